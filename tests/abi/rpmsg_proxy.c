@@ -147,7 +147,9 @@ static int do_open(struct proxy *p, int32_t flags, int32_t mode, const uint8_t *
 					 "every OPEN is refused, as the directory cannot be enforced");
 			p->openat2_missing_said = true;
 		}
-		return refuse(p, RPC_OPEN, strerror(errno), quoted);
+		/* EXDEV is how RESOLVE_BENEATH says "that leads out of --dir". */
+		return refuse(p, RPC_OPEN, errno == EXDEV ? "resolves outside --dir" : strerror(errno),
+			      quoted);
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -193,10 +195,10 @@ static ssize_t write_all(int fd, const uint8_t *buf, size_t len)
 
 static int do_write(struct proxy *p, int32_t fd, int32_t length, const uint8_t *data, uint32_t len)
 {
-	/* data_len is authoritative (as in proxy_app); f2 only has to agree. */
-	if (length < 0 || (uint32_t)length != len)
-		rp_info(&p->o, "WRITE %d: length %d but data_len %u; writing data_len bytes", fd, length,
-			len);
+	/* f2 is the length, as in proxy_app; data_len may be one more: OpenAMP's
+	 * _write() appends a NUL for fd 1 that must not reach the console. */
+	if (length < 0 || (uint32_t)length > len)
+		return refuse(p, RPC_WRITE, "length outside the data sent", NULL);
 	int out;
 	if (fd == 1 || fd == 2) {
 		fflush(stdout);
@@ -207,7 +209,7 @@ static int do_write(struct proxy *p, int32_t fd, int32_t length, const uint8_t *
 			return refuse(p, RPC_WRITE, "not an open file", NULL);
 		out = *f;
 	}
-	ssize_t n = write_all(out, data, len);
+	ssize_t n = write_all(out, data, (size_t)length);
 	return reply(p, RPC_WRITE, n < 0 ? -1 : (int32_t)n, NULL, 0);
 }
 
@@ -259,7 +261,9 @@ static int do_read(struct proxy *p, int32_t fd, int32_t length)
 		rp_info(&p->o, "READ %d: %s", fd, strerror(errno));
 	else
 		rp_info(&p->o, "READ %d (%d asked) -> %zd", fd, length, n);
-	/* f1 = bytes read (-1 on error); data_len = the bytes that follow. */
+	/* f1 = bytes read (-1 on error); data_len = the bytes that follow (0,
+	 * not -1, after an error: the remote copies data_len bytes only when
+	 * f1 > 0, and a huge data_len would be a trap for a less careful one). */
 	return reply(p, RPC_READ, n < 0 ? -1 : (int32_t)n, buf, n > 0 ? (uint32_t)n : 0);
 }
 

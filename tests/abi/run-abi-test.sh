@@ -228,7 +228,8 @@ if [ "$demo" = proxy ]; then
 	[ "$got" = "$want" ] || fail "remote.file holds '$got', expected '$want'"
 	grep -qF "$want" "$tmp/prog.out" || fail "the remote did not print remote.file's contents"
 fi
-sed "s/^/  | /" "$tmp/prog.out" >&2
+# Shown on success too (ctest -V): what the program saw and did.
+sed "s/^/  | /" "$tmp/prog.err" "$tmp/prog.out" >&2
 
 # The program must leave no endpoint node behind (it DESTROY_EPTs its own).
 left=$(cd "$tmp/dev" && ls -d rpmsg[0-9]* 2>/dev/null)
