@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: MIT
+/*
+ * abi_probe: exercises the remoteproc sysfs / cdev and rpmsg_char ABI the
+ * way kernel-abi.md describes it and prints one normalized line per
+ * observation, `<step> <what>: <value>`. Runs inside the QEMU test VM against
+ * a real kernel and on the host against the simulator (bind-mounted /sys and
+ * /dev); the two transcripts are diffed, so the output holds no timing, no
+ * device numbers and no pointers. Waits are bounded (5 s) and only their
+ * outcome is printed.
+ *
+ * Needs remoteproc0 offline and these files in the firmware search path
+ * (tests/qemu/CMakeLists.txt makes them with qemu_mkfw / ampsim mkfw):
+ *   ampsim-echo.elf          --app echo
+ *   ampsim-crash.elf         --app crash --crash-after-msgs 1
+ *   ampsim-norsc.elf         --app norsc
+ *   ampsim-badhdr.elf        --rsc-bad-header  (unreadable table: boots)
+ *   ampsim-badentry.elf      --rsc-bad-entry   (EINVAL)
+ *   ampsim-outside.elf       --load-addr 0x10000000 (EINVAL)
+ *   ampsim-notelf.bin        a text file
+ *
+ * Never issues the calls kernel-abi.md section 5 marks as kernel bugs
+ * (DESTROY_EPT after a stop, CREATE_EPT on a ctrl fd kept across a stop).
+ * Exit status: 0 when every step ran (the transcript is the result).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RP "/sys/class/remoteproc/remoteproc0"
+#define CHANNEL "rpmsg-openamp-demo-channel"
+
+struct ept_info {
+	char name[32];
+	uint32_t src, dst;
+};
+#define CREATE_EPT 0x4028b501u
+#define DESTROY_EPT 0xb502u
+#define SET_SHUTDOWN_ON_RELEASE 0x4004b701u
+
+static int failures;
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static const char *err(int rc)
+{
+	static char buf[8][64];
+	static int n;
+	char *b = buf[n++ % 8];
+	if (rc >= 0)
+		snprintf(b, 64, "ok %d", rc);
+	else
+		snprintf(b, 64, "%s", strerrorname_np(errno) ? strerrorname_np(errno) : "E?");
+	return b;
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static char *readf(const char *path)
+{
+	static char buf[8][512];
+	static int n;
+	char *b = buf[n++ % 8];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		snprintf(b, 512, "<%s>", strerrorname_np(errno));
+		return b;
+	}
+	ssize_t r = read(fd, b, 511);
+	close(fd);
+	if (r < 0) {
+		snprintf(b, 512, "<%s>", strerrorname_np(errno));
+		return b;
+	}
+	b[r] = 0;
+	while (r > 0 && b[r - 1] == '\n')
+		b[--r] = 0;
+	return b;
+}
+
+/* write one string with one write(); returns the errno-name line */
+static const char *writef(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return err(-1);
+	ssize_t r = write(fd, s, strlen(s));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return err(r < 0 ? -1 : (int)r);
+}
+
+static int exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* sorted entries of a directory, joined by spaces */
+static char *list(const char *dir, const char *match)
+{
+	static char out[4096];
+	char *names[256];
+	int n = 0;
+	DIR *d = opendir(dir);
+	out[0] = 0;
+	if (!d) {
+		snprintf(out, sizeof(out), "<%s>", strerrorname_np(errno));
+		return out;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) && n < 256)
+		if (e->d_name[0] != '.' && (!match || strstr(e->d_name, match)))
+			names[n++] = strdup(e->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmpstr);
+	for (int i = 0; i < n; i++) {
+		if (strlen(out) + strlen(names[i]) + 2 < sizeof(out)) {
+			if (i)
+				strcat(out, " ");
+			strcat(out, names[i]);
+		}
+		free(names[i]);
+	}
+	if (!n)
+		strcpy(out, "-");
+	return out;
+}
+
+/* a symlink's target, resolved, relative to /sys */
+static const char *real(const char *path)
+{
+	static char buf[4][PATH_MAX];
+	static int n;
+	char *b = buf[n++ % 4];
+	if (!realpath(path, b))
+		snprintf(b, PATH_MAX, "<%s>", strerrorname_np(errno));
+	else if (!strncmp(b, "/sys/", 5))
+		memmove(b, b + 5, strlen(b + 5) + 1);
+	return b;
+}
+
+/* wait (bounded) until `path` exists (want=1) or is gone (want=0) */
+static int wait_path(const char *path, int want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (exists(path) == want)
+			return 1;
+		msleep(10);
+	}
+	return 0;
+}
+
+static int wait_state(const char *want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (!strcmp(readf(RP "/state"), want))
+			return 1;
+		msleep(10);
+	}
+	return 0;
+}
+
+/* the channel device of remoteproc0's demo channel, "" if none */
+static char chan[256];
+static int find_channel(int wait)
+{
+	for (int i = 0; i < (wait ? 500 : 1); i++) {
+		char *l = list("/sys/bus/rpmsg/devices", "." CHANNEL ".");
+		if (strcmp(l, "-") && !strchr(l, ' ')) {
+			snprintf(chan, sizeof(chan), "%s", l);
+			return 1;
+		}
+		if (wait)
+			msleep(10);
+	}
+	chan[0] = 0;
+	return 0;
+}
+
+static void state(const char *step)
+{
+	say("%s state: %s", step, readf(RP "/state"));
+}
+
+static void start_fw(const char *step, const char *fw)
+{
+	say("%s firmware=%s: %s", step, fw, writef(RP "/firmware", fw));
+	say("%s start: %s", step, writef(RP "/state", "start"));
+	state(step);
+}
+
+static void dump_channel(const char *step)
+{
+	char p[512];
+	const char *attrs[] = { "name", "src", "dst", "announce", "driver_override", "modalias" };
+	say("%s bus: %s", step, list("/sys/bus/rpmsg/devices", NULL));
+	if (!chan[0])
+		return;
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(*attrs); i++) {
+		snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/%s", chan, attrs[i]);
+		say("%s channel %s: %s", step, attrs[i], readf(p));
+	}
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s", chan);
+	say("%s channel path: %s", step, real(p));
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/driver", chan);
+	say("%s channel driver: %s", step, exists(p) ? real(p) : "-");
+}
+
+/* the ctrl node of remoteproc0's virtio rpmsg bus */
+static char ctrl[64];
+static int find_ctrl(void)
+{
+	char *l = list("/sys/class/rpmsg", "rpmsg_ctrl");
+	ctrl[0] = 0;
+	if (!strcmp(l, "-") || strchr(l, ' '))
+		return 0;
+	snprintf(ctrl, sizeof(ctrl), "%s", l);
+	return 1;
+}
+
+/* the endpoint node CREATE_EPT just made for `name`: rpmsgK under the ctrl */
+static int ept_node(const char *name, char *node, size_t n)
+{
+	char dir[256], p[512];
+	snprintf(dir, sizeof(dir), "/sys/class/rpmsg/%s", ctrl);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	struct dirent *e;
+	int found = 0;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "rpmsg", 5) && strncmp(e->d_name, "rpmsg_ctrl", 10)) {
+			snprintf(p, sizeof(p), "%s/%s/name", dir, e->d_name);
+			if (!strcmp(readf(p), name)) {
+				snprintf(node, n, "%s", e->d_name);
+				found = 1;
+			}
+		}
+	closedir(d);
+	return found;
+}
+
+static int create_ept(const char *step, int cfd, const char *name, uint32_t dst, char *node, size_t n)
+{
+	struct ept_info info = { .src = 0xffffffffu, .dst = dst };
+	char p[512];
+	snprintf(info.name, sizeof(info.name), "%s", name);
+	say("%s CREATE_EPT %s: %s", step, name, err(ioctl(cfd, CREATE_EPT, &info)));
+	if (!ept_node(name, node, n)) {
+		say("%s node %s: missing", step, name);
+		return -1;
+	}
+	const char *attrs[] = { "name", "src", "dst" };
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "/sys/class/rpmsg/%s/%s/%s", ctrl, node, attrs[i]);
+		say("%s node %s %s: %s", step, name, attrs[i], readf(p));
+	}
+	snprintf(p, sizeof(p), "/dev/%s", node);
+	wait_path(p, 1);
+	int fd = open(p, O_RDWR | O_CLOEXEC);
+	say("%s open %s: %s", step, name, fd < 0 ? err(-1) : "ok");
+	return fd;
+}
+
+static const char *pollbits(int fd, int ms)
+{
+	static char b[4][64];
+	static int n;
+	char *s = b[n++ % 4];
+	struct pollfd p = { fd, POLLIN | POLLOUT | POLLPRI | POLLRDNORM | POLLWRNORM, 0 };
+	int r = poll(&p, 1, ms);
+	if (r < 0)
+		return err(-1);
+	s[0] = 0;
+	if (!p.revents)
+		strcpy(s, "0");
+	if (p.revents & POLLIN)
+		strcat(s, "IN|");
+	if (p.revents & POLLRDNORM)
+		strcat(s, "RDNORM|");
+	if (p.revents & POLLOUT)
+		strcat(s, "OUT|");
+	if (p.revents & POLLWRNORM)
+		strcat(s, "WRNORM|");
+	if (p.revents & POLLPRI)
+		strcat(s, "PRI|");
+	if (p.revents & POLLERR)
+		strcat(s, "ERR|");
+	if (p.revents & POLLHUP)
+		strcat(s, "HUP|");
+	if (s[strlen(s) - 1] == '|')
+		s[strlen(s) - 1] = 0;
+	return s;
+}
+
+static void echo_checks(const char *step, int fd, int fd2)
+{
+	unsigned char buf[1024], in[1024];
+	for (int i = 0; i < 497; i++)
+		buf[i] = (unsigned char)(i * 7 + 1);
+	say("%s poll idle: %s", step, pollbits(fd, 0));
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	say("%s read nonblock idle: %s", step, err((int)read(fd, in, sizeof(in))));
+	fcntl(fd, F_SETFL, 0);
+	say("%s write 497: %s", step, err((int)write(fd, buf, 497)));
+	say("%s write 496: %s", step, err((int)write(fd, buf, 496)));
+	say("%s poll after echo: %s", step, pollbits(fd, 5000));
+	ssize_t r = read(fd, in, sizeof(in));
+	say("%s read 496: %s %s", step, err((int)r), r == 496 && !memcmp(in, buf, 496) ? "same" : "differs");
+	say("%s write 0: %s", step, err((int)write(fd, buf, 0)));
+	say("%s poll after empty echo: %s", step, pollbits(fd, 5000));
+	say("%s read empty: %s", step, err((int)read(fd, in, sizeof(in))));
+	say("%s write 100: %s", step, err((int)write(fd, buf, 100)));
+	pollbits(fd, 5000);
+	say("%s read 10 of 100: %s", step, err((int)read(fd, in, 10)));
+	say("%s poll after short read: %s", step, pollbits(fd, 0));
+	/* OpenAMP replies to the first address that talked to it */
+	say("%s write from second endpoint: %s", step, err((int)write(fd2, buf, 8)));
+	say("%s poll first endpoint: %s", step, pollbits(fd, 5000));
+	say("%s read first endpoint: %s", step, err((int)read(fd, in, sizeof(in))));
+	say("%s poll second endpoint: %s", step, pollbits(fd2, 0));
+}
+
+int main(void)
+{
+	char node[64], node2[64], p[512];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	say("probe remoteprocs: %s", list("/sys/class/remoteproc", NULL));
+	say("probe remoteproc0 path: %s", real(RP));
+	const char *attrs[] = { "name", "state", "recovery", "coredump" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), RP "/%s", attrs[i]);
+		say("probe remoteproc0 %s: %s", attrs[i], readf(p));
+	}
+	say("probe remoteproc1 name: %s", readf("/sys/class/remoteproc/remoteproc1/name"));
+	say("probe cdev: %s", exists("/dev/remoteproc0") ? "present" : "absent");
+	if (strcmp(readf(RP "/state"), "offline")) {
+		say("probe: remoteproc0 not offline, giving up");
+		return 1;
+	}
+
+	/* state and firmware errors while offline */
+	say("offline stop: %s", writef(RP "/state", "stop"));
+	say("offline bogus word: %s", writef(RP "/state", "bogus"));
+	/* "start\n" is accepted: boots the default firmware name, which is missing */
+	say("offline start+newline default firmware: %s", writef(RP "/state", "start\n"));
+	state("offline");
+	say("offline firmware empty write: %s", writef(RP "/firmware", ""));
+	say("offline firmware newline only: %s", writef(RP "/firmware", "\n"));
+	say("offline firmware newline-cut: %s", writef(RP "/firmware", "ampsim-missing.elf\nrest"));
+	say("offline firmware reads: %s", readf(RP "/firmware"));
+	say("missing start: %s", writef(RP "/state", "start"));
+	state("missing");
+	start_fw("notelf", "ampsim-notelf.bin");
+	start_fw("badentry", "ampsim-badentry.elf");
+	start_fw("outside", "ampsim-outside.elf");
+
+	/* boots without a usable resource table: no virtio device */
+	start_fw("norsc", "ampsim-norsc.elf");
+	say("norsc children: %s", list(RP, "rproc-virtio"));
+	say("norsc stop: %s", writef(RP "/state", "stop"));
+	start_fw("badhdr", "ampsim-badhdr.elf");
+	say("badhdr children: %s", list(RP, "rproc-virtio"));
+	say("badhdr stop: %s", writef(RP "/state", "stop"));
+	state("badhdr");
+
+	/* echo: channel, ctrl, endpoints */
+	start_fw("echo", "ampsim-echo.elf");
+	say("echo firmware while running: %s", writef(RP "/firmware", "ampsim-echo.elf"));
+	say("echo children: %s", list(RP, "rproc-virtio"));
+	say("echo channel: %s", find_channel(1) ? "present" : "missing");
+	dump_channel("echo");
+	say("echo ctrl: %s", find_ctrl() ? "present" : "missing");
+	snprintf(p, sizeof(p), "/sys/class/rpmsg/%s", ctrl);
+	say("echo ctrl path: %s", real(p));
+	snprintf(p, sizeof(p), "/dev/%s", ctrl);
+	wait_path(p, 1);
+	int cfd = open(p, O_RDWR | O_CLOEXEC);
+	say("echo open ctrl: %s", cfd < 0 ? err(-1) : "ok");
+	int fd = create_ept("echo", cfd, "probe-a", 0x400, node, sizeof(node));
+	int fd2 = create_ept("echo", cfd, "probe-b", 0x400, node2, sizeof(node2));
+	snprintf(p, sizeof(p), "/dev/%s", node);
+	int again = open(p, O_RDWR);
+	say("echo second open: %s", err(again));
+	if (again >= 0)
+		close(again);
+	snprintf(p, sizeof(p), "/sys/class/rpmsg/%s/%s", ctrl, node);
+	say("echo node path: %s", real(p));
+	if (fd >= 0 && fd2 >= 0)
+		echo_checks("echo", fd, fd2);
+	say("echo DESTROY_EPT second: %s", err(ioctl(fd2, DESTROY_EPT)));
+	snprintf(p, sizeof(p), "/sys/class/rpmsg/%s/%s", ctrl, node2);
+	say("echo node second after destroy: %s", exists(p) ? "present" : "gone");
+	say("echo write destroyed: %s", err((int)write(fd2, "x", 1)));
+	close(fd2);
+	/* bind rpmsg_chrdev to the channel itself */
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/driver_override", chan);
+	say("echo driver_override write: %s", writef(p, "rpmsg_chrdev"));
+	say("echo driver_override: %s", readf(p));
+	say("echo bind: %s", writef("/sys/bus/rpmsg/drivers/rpmsg_chrdev/bind", chan));
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/rpmsg", chan);
+	say("echo bound channel nodes: %s", list(p, NULL) [0] == 'r' ? "rpmsg<K>" : list(p, NULL));
+	/* the ctrl fd must not survive the stop (kernel-abi.md section 5) */
+	close(cfd);
+
+	say("echo stop: %s", writef(RP "/state", "stop"));
+	state("stopped");
+	say("stopped bus: %s", list("/sys/bus/rpmsg/devices", NULL));
+	say("stopped class: %s", list("/sys/class/rpmsg", NULL));
+	say("stopped poll: %s", pollbits(fd, 0));
+	say("stopped read: %s", err((int)read(fd, p, sizeof(p))));
+	say("stopped write: %s", err((int)write(fd, "x", 1)));
+	close(fd); /* never DESTROY_EPT here: 6.1 oopses */
+	say("stopped stop again: %s", writef(RP "/state", "stop"));
+
+	/* start while running: EBUSY before 5.19, a second reference after */
+	start_fw("double", "ampsim-echo.elf");
+	say("double start again: %s", writef(RP "/state", "start"));
+	say("double stop 1: %s", writef(RP "/state", "stop"));
+	state("double");
+	if (!strcmp(readf(RP "/state"), "running"))
+		say("double stop 2: %s", writef(RP "/state", "stop"));
+	state("double end");
+
+	/* the character device */
+	if (exists("/dev/remoteproc0")) {
+		int rfd = open("/dev/remoteproc0", O_RDWR | O_CLOEXEC);
+		say("cdev start+newline: %s", err((int)write(rfd, "start\n", 6)));
+		say("cdev long word: %s", err((int)write(rfd, "startstartstart", 15)));
+		say("cdev start: %s", err((int)write(rfd, "start", 5)));
+		state("cdev");
+		say("cdev channel: %s", find_channel(1) ? "present" : "missing");
+		int on = 1;
+		say("cdev SET_SHUTDOWN_ON_RELEASE: %s", err(ioctl(rfd, SET_SHUTDOWN_ON_RELEASE, &on)));
+		close(rfd);
+		state("cdev closed");
+	}
+
+	/* crash and recovery */
+	say("crash recovery: %s", readf(RP "/recovery"));
+	start_fw("crash", "ampsim-crash.elf");
+	say("crash channel: %s", find_channel(1) ? "present" : "missing");
+	snprintf(p, sizeof(p), "/dev/%s", find_ctrl() ? ctrl : "rpmsg_ctrl?");
+	wait_path(p, 1);
+	cfd = open(p, O_RDWR | O_CLOEXEC);
+	fd = create_ept("crash", cfd, "probe-c", 0x400, node, sizeof(node));
+	close(cfd);
+	say("crash write: %s", err((int)write(fd, "boom", 4)));
+	say("crash poll: %s", pollbits(fd, 5000));
+	say("crash read: %s", err((int)read(fd, p, sizeof(p))));
+	close(fd);
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s", chan);
+	say("crash recovered channel: %s", wait_state("running") && find_channel(1) ? "present" : "missing");
+	state("crash recovered");
+	say("crash recovery disable: %s", writef(RP "/recovery", "disabled"));
+	snprintf(p, sizeof(p), "/dev/%s", find_ctrl() ? ctrl : "rpmsg_ctrl?");
+	wait_path(p, 1);
+	cfd = open(p, O_RDWR | O_CLOEXEC);
+	fd = create_ept("crash2", cfd, "probe-d", 0x400, node, sizeof(node));
+	close(cfd);
+	say("crash2 write: %s", err((int)write(fd, "boom", 4)));
+	say("crash2 crashed: %s", wait_state("crashed") ? "yes" : "no");
+	snprintf(p, sizeof(p), "/sys/class/rpmsg/%s/%s", ctrl, node);
+	say("crash2 node while crashed: %s", exists(p) ? "present" : "gone");
+	say("crash2 channel while crashed: %s", find_channel(0) ? "present" : "gone");
+	say("crash2 coredump write while crashed: %s", writef(RP "/coredump", "enabled"));
+	say("crash2 start while crashed: %s", writef(RP "/state", "start"));
+	state("crash2 after start");
+	say("crash2 stop while crashed: %s", writef(RP "/state", "stop"));
+	state("crash2 after stop");
+	close(fd);
+	start_fw("crash3", "ampsim-crash.elf");
+	say("crash3 channel: %s", find_channel(1) ? "present" : "missing");
+	say("crash2 recover: %s", writef(RP "/recovery", "recover"));
+	say("crash2 running again: %s", wait_state("running") ? "yes" : "no");
+	say("crash2 recovery enable: %s", writef(RP "/recovery", "enabled"));
+	for (int i = 1; i <= 3 && strcmp(readf(RP "/state"), "offline"); i++)
+		say("crash2 final stop %d: %s", i, writef(RP "/state", "stop"));
+	state("end");
+	return failures ? 1 : 0;
+}
