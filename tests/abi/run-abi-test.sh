@@ -56,6 +56,7 @@ skip_or_fail() {
 		fail "$* (CI=true: the FUSE mount is required, not skipped)"
 	fi
 	say "SKIP: $*"
+	show_logs
 	exit $SKIP
 }
 
@@ -144,7 +145,6 @@ if [ -z "$ready" ]; then
 	# ampsim died before mounting. If it says the mount failed, that is an
 	# environment problem (skip outside CI); anything else is its own bug.
 	if grep -qiE 'fuse|mount' "$tmp/ampsim.err" 2>/dev/null; then
-		show_logs
 		skip_or_fail "ampsim could not mount FUSE (exit $rc)"
 	fi
 	fail "ampsim exited with status $rc before 'ready'"
