@@ -20,6 +20,7 @@ for applet in $("$root/bin/busybox" --list); do
 done
 install -m 0755 "$here/init.sh" "$root/init"
 cp "$list" "$root/tests/list"
+install -m 0755 "$here/run-demo.sh" "$root/tests/run-demo.sh"
 [[ -d $fwdir ]] && cp -a "$fwdir"/. "$root/lib/firmware/"
 
 # a file and the shared libraries it needs, at the same absolute paths

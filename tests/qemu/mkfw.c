@@ -4,10 +4,10 @@
  * tests/sim/fw_format.h (a stand-in for `ampsim mkfw` until that exists),
  * plus deliberately broken variants the ABI probe needs:
  *
- *   qemu_mkfw [options] OUT
+ *   qemu_mkfw [options] -o OUT        (the options of `ampsim mkfw`, plus some)
  *     --app NAME              echo matmul rpc crash hang silent slow norsc
  *     --service NAME          channel name (default rpmsg-openamp-demo-channel)
- *     --addr N                announce address (default 0x400)
+ *     --announce-addr N       announce address (default 0x400)
  *     --crash-after-msgs N    --crash-after-ms N    --reply-delay-ms N
  *     --reply-to-sender       marker flag AMPSIM_FW_REPLY_TO_SENDER
  *     --no-marker             no .ampsim section (boots "silent")
@@ -60,7 +60,9 @@ int main(int argc, char **argv)
 			strncpy(m.app, v, sizeof(m.app));
 		else if (!strcmp(a, "--service") && ++i)
 			strncpy(m.service, v, sizeof(m.service));
-		else if (!strcmp(a, "--addr") && ++i)
+		else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && ++i)
+			out = v;
+		else if (!strcmp(a, "--announce-addr") && ++i)
 			m.announce_addr = num(v);
 		else if (!strcmp(a, "--crash-after-msgs") && ++i)
 			m.crash_after_msgs = num(v);
@@ -78,15 +80,13 @@ int main(int argc, char **argv)
 			bad_header = 1;
 		else if (!strcmp(a, "--rsc-bad-entry"))
 			bad_entry = 1;
-		else if (a[0] != '-' && !out)
-			out = a;
 		else {
 			fprintf(stderr, "qemu_mkfw: bad argument %s\n", a);
 			return 2;
 		}
 	}
 	if (!out) {
-		fprintf(stderr, "usage: qemu_mkfw [options] OUT\n");
+		fprintf(stderr, "usage: qemu_mkfw [options] -o OUT\n");
 		return 2;
 	}
 	int rsc = strcmp(m.app, "norsc") != 0;

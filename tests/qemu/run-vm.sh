@@ -15,7 +15,7 @@ mkdir -p "$outdir"
 console=$outdir/console.log transcript=$outdir/transcript.log
 rm -f "$console" "$transcript" "$outdir"/results.txt "$outdir"/*.out
 
-append="console=ttyS0 panic=-1 oops=panic loglevel=6 ampsim_rproc.remotes=$remotes amp.events=$events"
+append="console=ttyS0 panic=-1 oops=panic loglevel=7 ampsim_rproc.remotes=$remotes amp.events=$events"
 [[ ${AMP_ALLOW_KERNEL_SPLAT:-0} == 1 ]] && append=${append/oops=panic /}
 start=$(date +%s.%N)
 timeout --foreground -k 5 "$tmo" qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nographic -no-reboot \

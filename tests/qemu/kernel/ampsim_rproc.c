@@ -90,7 +90,7 @@ struct amp_core {
 	struct vring vr[2];
 	u16 last_avail[2];
 	int notifyid[2];
-	bool ready, dead, quiet, announced;
+	bool ready, dead, quiet;
 	struct ampsim_fw_marker m;
 	enum amp_app app;
 	u32 dest; /* learned address, RPMSG_ADDR_ANY until the first message */
@@ -242,7 +242,8 @@ static void amp_queue(struct amp_core *c, u32 src, u32 dst, const void *data,
 
 static void amp_reply(struct amp_core *c, const void *data, size_t len)
 {
-	unsigned long delay = c->app == APP_SLOW ? msecs_to_jiffies(c->m.reply_delay_ms) : 0;
+	unsigned long delay = c->app != APP_SLOW ? 0 :
+			      msecs_to_jiffies(c->m.reply_delay_ms ? c->m.reply_delay_ms : 50);
 
 	amp_queue(c, c->m.announce_addr, c->dest, data, len, delay);
 }
@@ -504,10 +505,8 @@ static void amp_receive(struct amp_core *c, u32 src, u32 dst, const u8 *d, size_
 		return;
 	if (c->app == APP_RPC)
 		return amp_rpc_step(c, c->pc ? d : NULL, c->pc ? len : 0);
-	if (c->app == APP_CRASH && c->m.crash_after_msgs && c->nmsgs >= c->m.crash_after_msgs)
-		return amp_crash(c);
 	if (len >= 4 && get_unaligned_le32(d) == AMPSIM_SHUTDOWN_WORD) {
-		amp_ns(c, 1);
+		amp_ns(c, 1); /* queued after pending (slow) replies */
 		c->quiet = true;
 		return;
 	}
@@ -515,6 +514,11 @@ static void amp_receive(struct amp_core *c, u32 src, u32 dst, const u8 *d, size_
 		amp_matmul(c, d, len);
 	else
 		amp_reply(c, d, len);
+	/* crash: after echoing the n-th message */
+	if (c->app == APP_CRASH && c->m.crash_after_msgs && c->nmsgs >= c->m.crash_after_msgs) {
+		amp_flush(c);
+		amp_crash(c);
+	}
 }
 
 /* consume Linux's tx buffers (vring 1) */
@@ -575,7 +579,7 @@ static int amp_remote(void *arg)
 
 	while (!kthread_should_stop()) {
 		wait_event_interruptible_timeout(c->wq, READ_ONCE(c->kicked) || kthread_should_stop(),
-						 msecs_to_jiffies(5));
+						 msecs_to_jiffies(10));
 		WRITE_ONCE(c->kicked, false);
 		if (c->dead || c->app == APP_SILENT || c->app == APP_NORSC)
 			continue;
@@ -595,12 +599,9 @@ static int amp_remote(void *arg)
 			amp_crash(c);
 			continue;
 		}
-		if (c->app == APP_HANG && c->announced)
-			continue;
 		amp_poll_tx(c);
 		if (!c->dead)
 			amp_flush(c);
-		c->announced = list_empty(&c->out) || c->announced;
 	}
 	list_for_each_entry_safe(o, n, &c->out, node)
 		kfree(o);
@@ -621,7 +622,7 @@ static int amp_start(struct rproc *rproc)
 	c->vdev = amp_find_vdev(c);
 	if (!c->vdev && c->app != APP_SILENT)
 		c->app = APP_NORSC;
-	c->ready = c->dead = c->quiet = c->announced = false;
+	c->ready = c->dead = c->quiet = false;
 	c->dest = RPMSG_ADDR_ANY;
 	c->nmsgs = 0;
 	c->pc = 0;

@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# In the VM: run one stock demo program (tests/abi) against remoteproc0
+# booted with the demo's firmware, as run-abi-test.sh does with ampsim.
+#   run-demo.sh echo|matmul|proxy
+demo=$1
+rp=/sys/class/remoteproc/remoteproc0
+case $demo in
+echo) fw=image_echo_test expect='echo: 472 messages ok' args= ;;
+matmul) fw=image_matrix_multiply expect='matmul: 20 rounds ok' args='--count 20 --seed 12345' ;;
+proxy)
+	fw=image_rpc_demo expect=
+	mkdir -p /tmp/files
+	printf 'Alice\n42\n3.14\nno\n' >/tmp/console.in
+	args='--dir /tmp/files --console-in /tmp/console.in --deadline 30000'
+	;;
+*) echo "unknown demo $demo"; exit 2 ;;
+esac
+fail() { echo "FAIL: $*"; echo stop >$rp/state 2>/dev/null; exit 1; }
+
+printf '%s' "$fw" >$rp/firmware || fail "firmware $fw"
+printf start >$rp/state || fail "start"
+i=0
+until grep -qx rpmsg-openamp-demo-channel /sys/bus/rpmsg/devices/*/name 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 500 ] || fail "no channel within 5 s"
+	usleep 10000
+done
+/bin/rpmsg_${demo}_static -v $args >/tmp/demo.out 2>/tmp/demo.err
+rc=$?
+sed 's/^/  | /' /tmp/demo.err /tmp/demo.out
+[ $rc = 0 ] || fail "rpmsg_${demo}_static exited $rc"
+if [ -n "$expect" ]; then grep -qxF "$expect" /tmp/demo.out || fail "no '$expect'"; fi
+if [ $demo = proxy ]; then
+	want='This is a test string being written to file..'
+	[ "$(cat /tmp/files/remote.file 2>/dev/null)" = "$want" ] || fail "remote.file is not '$want'"
+fi
+left=$(ls -d /dev/rpmsg[0-9]* 2>/dev/null)
+[ -z "$left" ] || fail "endpoint nodes left: $left"
+# the echo and matmul programs shut the remote down: its channel goes away
+printf stop >$rp/state || fail "stop"
+[ "$(cat $rp/state)" = offline ] || fail "state $(cat $rp/state) after stop"
+echo "ok $demo"
