@@ -44,6 +44,8 @@ enum { RPC_OPEN = 1, RPC_CLOSE = 2, RPC_WRITE = 3, RPC_READ = 4, RPC_ACK = 5, RP
 #define RPC_READ_MAX 480u /* what a reply can carry: 496 - 16 */
 #define MAX_FILES 16     /* a remote gets this many open files at once */
 #define FD_BASE 3        /* fds 0-2 are the console; ours are 3.. */
+#define CHANNEL_CHECK_MS 100 /* how often the bus is looked at while idle */
+#define EXIT_VANISHED 3  /* the channel went away without a TERM read */
 
 /* The flags a remote may ask for; anything else (O_PATH, O_DIRECTORY,
  * O_TMPFILE...) is dropped, and we add our own safety flags. */
@@ -210,6 +212,7 @@ static int do_write(struct proxy *p, int32_t fd, int32_t length, const uint8_t *
 		out = *f;
 	}
 	ssize_t n = write_all(out, data, (size_t)length);
+	rp_info(&p->o, "WRITE %d (%d bytes) -> %zd", fd, length, n);
 	return reply(p, RPC_WRITE, n < 0 ? -1 : (int32_t)n, NULL, 0);
 }
 
@@ -273,7 +276,10 @@ static void usage(FILE *f)
 		   "  --dir DIR           the only directory the remote's files may live in\n"
 		   "  --console-in FILE   the remote's console input (default: stdin)\n"
 		   "  --deadline MS       give up when no TERM came by then (default 60000)\n"
-		   RP_COMMON_USAGE);
+		   RP_COMMON_USAGE
+		   "exit status: 0 TERM received, 3 the channel went away without a TERM read\n"
+		   "(on 5.10 a TERM queued as the remote releases its endpoint is dropped with\n"
+		   "the channel), 1 any error or the deadline, 2 bad usage\n");
 }
 
 int main(int argc, char **argv)
@@ -346,7 +352,7 @@ int main(int argc, char **argv)
 		return 1;
 	p.deadline = rp_now_ms() + deadline_ms;
 
-	int ok = 0, done = 0;
+	int ok = 0, done = 0, vanished = 0, channel_gone = 0;
 	/* The remote learns our address from our first message. */
 	static const char init_msg[] = "init_msg"; /* 9 bytes with its NUL */
 	int r = rp_send(&p.ep, init_msg, sizeof(init_msg));
@@ -362,12 +368,31 @@ int main(int argc, char **argv)
 						     : "no TERM from the remote within %lld ms", deadline_ms);
 			break;
 		}
-		ssize_t n = rp_recv(&p.ep, msg, sizeof(msg), left > INT32_MAX ? INT32_MAX : (int)left);
-		if (n == -ETIMEDOUT || n == -EINTR)
+		/* Once the channel has left the bus only what is already queued
+		 * can still come: drain it without waiting. */
+		int wait = channel_gone ? 0 : left < CHANNEL_CHECK_MS ? (int)left : CHANNEL_CHECK_MS;
+		ssize_t n = rp_recv(&p.ep, msg, sizeof(msg), wait);
+		if (n == -ETIMEDOUT && channel_gone) {
+			fprintf(stderr, "proxy: channel %s left the bus without a TERM reaching us\n",
+				p.ep.chan_dev);
+			vanished = done = 1;
+			break;
+		}
+		if (n == -ETIMEDOUT) {
+			/* A CREATE_EPT endpoint (5.13+) outlives the channel and its fd
+			 * says nothing when the remote goes, so look at the bus. */
+			channel_gone = !rp_channel_present(&p.ep);
+			continue;
+		}
+		if (n == -EINTR)
 			continue;
 		if (n == -EPIPE) {
-			rp_error(&p.o, "/dev/%s: %s: the channel went away before TERM", p.ep.ept,
-				 strerror(EPIPE));
+			/* The endpoint went with the channel (5.10: it hangs off the
+			 * channel) or the core stopped; anything queued, a TERM
+			 * included, was dropped with it (kernel-abi.md section 3). */
+			fprintf(stderr, "proxy: /dev/%s: %s: the channel went away before a TERM was read\n",
+				p.ep.ept, strerror(EPIPE));
+			vanished = done = 1;
 			break;
 		}
 		if (n < 0) {
@@ -427,8 +452,10 @@ int main(int argc, char **argv)
 	if (ok && !rp_wait_channel_gone(&p.ep, 1000))
 		rp_info(&p.o, "channel %s still present 1000 ms after TERM", p.ep.chan_dev);
 	if (rp_close(&p.ep) < 0)
-		ok = 0;
+		ok = vanished = 0;
 	fprintf(stderr, "proxy: %s after %lu requests (%lu refused or malformed)\n",
-		ok ? "TERM" : "FAILED", p.requests, p.bad);
-	return ok ? 0 : 1;
+		ok ? "TERM" : vanished ? "channel gone" : "FAILED", p.requests, p.bad);
+	if (ok)
+		return 0;
+	return vanished ? EXIT_VANISHED : 1;
 }

@@ -217,6 +217,14 @@ esac
 timeout -k 5 90 "$here/run-in-ns.sh" "$tmp" -- "$program" "${args[@]}" \
 	</dev/null >"$tmp/prog.out" 2>"$tmp/prog.err"
 rc=$?
+# On 5.10 the proxy's endpoint hangs off the channel, so the TERM the remote
+# queues just before releasing its endpoint is dropped with the channel
+# (kernel-abi.md section 3): there "channel gone without TERM" (3) is a
+# normal end, and the checks of what the remote did below still apply.
+if [ "$demo" = proxy ] && [ "$layout" = 5.10 ] && [ "$rc" -eq 3 ]; then
+	say "the channel went away before TERM was read (expected on 5.10)"
+	rc=0
+fi
 [ "$rc" -eq 0 ] || fail "$(basename "$program") exited with status $rc"
 if [ -n "$expect" ] && ! grep -qxF "$expect" "$tmp/prog.out"; then
 	fail "$(basename "$program") did not print '$expect'"
@@ -224,9 +232,13 @@ fi
 if [ "$demo" = proxy ]; then
 	want='This is a test string being written to file..'
 	[ -f "$tmp/files/remote.file" ] || fail "the remote's remote.file was not created in --dir"
-	got=$(cat "$tmp/files/remote.file")
-	[ "$got" = "$want" ] || fail "remote.file holds '$got', expected '$want'"
+	# Byte for byte: the demo writes strlen() bytes, no NUL, no newline.
+	if ! printf '%s' "$want" | cmp -s - "$tmp/files/remote.file"; then
+		fail "remote.file holds '$(od -c "$tmp/files/remote.file" | head -5)', expected '$want' (45 bytes)"
+	fi
 	grep -qF "$want" "$tmp/prog.out" || fail "the remote did not print remote.file's contents"
+	# The remote echoes the console input it read: it got through its loop.
+	grep -qF "Alice" "$tmp/prog.out" || fail "the remote never echoed the console input 'Alice'"
 fi
 # Shown on success too (ctest -V): what the program saw and did.
 sed "s/^/  | /" "$tmp/prog.err" "$tmp/prog.out" >&2
