@@ -454,22 +454,14 @@ public:
 			return (void)fuse_reply_err(req, EINVAL);
 		std::memcpy(cmd, buf, size);
 		// The kernel compares only `size` bytes: "sta" means start.
-		int err;
-		if (!strncmp(cmd, "start", size)) {
-			if (r_.state == RprocState::Running || r_.state == RprocState::Attached)
-				err = EBUSY;
-			else
-				err = k_.boot(r_);
-		} else if (!strncmp(cmd, "stop", size)) {
-			if (r_.state != RprocState::Running && r_.state != RprocState::Attached)
-				err = EINVAL;
-			else
-				err = k_.shutdown(r_);
-		} else if (!strncmp(cmd, "detach", size)) {
-			err = r_.state != RprocState::Attached ? EINVAL : k_.detach(r_);
-		} else {
-			err = EINVAL;
-		}
+		int err = EINVAL;
+		for (const char *word : {"start", "stop", "detach"})
+			if (!strncmp(cmd, word, size)) {
+				err = k_.rprocCommand(r_, word);
+				break;
+			}
+		if (err < 0)
+			return (void)fuse_reply_write(req, std::min<size_t>(size, static_cast<size_t>(-err)));
 		if (err)
 			return (void)fuse_reply_err(req, err);
 		fuse_reply_write(req, size);
@@ -828,22 +820,31 @@ std::string Kernel::stateWord(const Remote &r) const
 
 int Kernel::storeState(Remote &r, const std::string &word)
 {
-	if (sysfsStreq(word, "start")) {
-		// Before 5.19 state_store() refused a running core; 5.19+
-		// lets rproc_boot() take another reference (kernel-abi.md 1).
-		if (opt_.layout == Layout::V5_10 && r.state == RprocState::Running)
-			return EBUSY;
-		if (opt_.layout == Layout::V5_15 &&
-		    (r.state == RprocState::Running || r.state == RprocState::Attached))
+	for (const char *cmd : {"start", "stop", "detach"})
+		if (sysfsStreq(word, cmd))
+			return rprocCommand(r, cmd);
+	return EINVAL;
+}
+
+int Kernel::rprocCommand(Remote &r, const std::string &cmd)
+{
+	// 5.19+ (state_store(), rproc_cdev_write()) check nothing themselves:
+	// rproc_boot() takes another reference on a running core, and
+	// rproc_shutdown()/rproc_detach() check the state. Before 5.19 the
+	// callers refused a running core and only stopped a running one.
+	bool v61 = opt_.layout == Layout::V6_1;
+	bool up = r.state == RprocState::Running || r.state == RprocState::Attached;
+	if (cmd == "start") {
+		if (!v61 && up) // 5.10 shows an attached core as running, same check
 			return EBUSY;
 		return boot(r);
 	}
-	if (sysfsStreq(word, "stop")) {
-		if (r.state != RprocState::Running && r.state != RprocState::Attached)
+	if (cmd == "stop") {
+		if (!up && !(v61 && r.state == RprocState::Crashed))
 			return EINVAL;
 		return shutdown(r);
 	}
-	if (sysfsStreq(word, "detach") && opt_.layout != Layout::V5_10) {
+	if (cmd == "detach" && opt_.layout != Layout::V5_10) {
 		if (r.state != RprocState::Attached)
 			return EINVAL;
 		return detach(r);
@@ -949,7 +950,11 @@ int Kernel::boot(Remote &r)
 		r.failNextStart = 0;
 	}
 	if (err) {
-		fprintf(stderr, "ampsim: remoteproc remoteproc%d: Boot failed: %d (%s)\n", r.index, -err, why.c_str());
+		// err < 0: the kernel's own quirk of a positive return from
+		// rproc_handle_resources(), which state_store() hands back as a
+		// short write count (firmware_image.h).
+		fprintf(stderr, "ampsim: remoteproc remoteproc%d: Boot failed: %d (%s)\n", r.index, err > 0 ? -err : 1,
+			why.c_str());
 		--r.power;
 		return err;
 	}

@@ -71,6 +71,7 @@ private:
 	void addRemote(const std::string &name, int index);
 	std::string stateWord(const Remote &r) const;
 	int storeState(Remote &r, const std::string &word);
+	int rprocCommand(Remote &r, const std::string &cmd); // start | stop | detach
 	int storeFirmware(Remote &r, const std::string &text);
 	int storeRecovery(Remote &r, const std::string &word);
 	int storeCoredump(Remote &r, const std::string &word);

@@ -313,8 +313,11 @@ struct VfsOps {
 			dh->entries.emplace_back(name, st);
 		}
 		fi->fh = reinterpret_cast<uint64_t>(dh);
-		if (fuse_reply_open(req, fi) != 0)
+		v->openDirs_.insert(dh);
+		if (fuse_reply_open(req, fi) != 0) {
+			v->openDirs_.erase(dh);
 			delete dh;
+		}
 	}
 
 	static void readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info *fi)
@@ -336,6 +339,11 @@ struct VfsOps {
 
 	static void releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info *fi)
 	{
+		Vfs *v = self(req);
+		{
+			ModelLock lock(v->mutex_);
+			v->openDirs_.erase(reinterpret_cast<void *>(fi->fh));
+		}
 		delete reinterpret_cast<DirHandle *>(fi->fh);
 		fuse_reply_err(req, 0);
 	}
@@ -372,7 +380,9 @@ struct VfsOps {
 		fi->keep_cache = 0;
 		OpenHandle *raw = handle.release();
 		fi->fh = reinterpret_cast<uint64_t>(raw);
+		v->openFiles_.insert(raw);
 		if (fuse_reply_open(req, fi) != 0) {
+			v->openFiles_.erase(raw);
 			if (raw->device)
 				raw->device->release();
 			delete raw;
@@ -406,9 +416,10 @@ struct VfsOps {
 		// sysfs hands at most a page to store(); the rest is cut.
 		std::string text(buf, std::min<size_t>(size, 4095));
 		int err = h->node->store(text);
-		if (err)
+		if (err > 0)
 			return (void)fuse_reply_err(req, err);
-		fuse_reply_write(req, size);
+		// A negative result is a short count the kernel's store returned.
+		fuse_reply_write(req, err < 0 ? std::min(size, static_cast<size_t>(-err)) : size);
 	}
 
 	static void flush(fuse_req_t req, fuse_ino_t, fuse_file_info *)
@@ -422,6 +433,7 @@ struct VfsOps {
 		{
 			ModelLock lock(v->mutex_);
 			auto *h = reinterpret_cast<OpenHandle *>(fi->fh);
+			v->openFiles_.erase(h);
 			if (h->device) {
 				h->device->dropPollHandle();
 				h->device->release();
@@ -540,6 +552,19 @@ void Vfs::unmount()
 	threads_.clear();
 	if (abortHook_)
 		abortHook_();
+	{
+		ModelLock lock(mutex_);
+		for (void *p : openFiles_) {
+			auto *h = static_cast<OpenHandle *>(p);
+			if (h->device)
+				h->device->dropPollHandle();
+			delete h;
+		}
+		openFiles_.clear();
+		for (void *p : openDirs_)
+			delete static_cast<DirHandle *>(p);
+		openDirs_.clear();
+	}
 	fuse_session_unmount(session_);
 	// Closing the device aborts the connection: processes that still hold
 	// files get ENOTCONN instead of waiting forever.

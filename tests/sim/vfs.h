@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <fuse_lowlevel.h>
@@ -70,7 +71,7 @@ struct Node {
 	std::map<std::string, std::shared_ptr<Node>> children;   // Dir
 	std::string target;                                      // Link
 	std::function<std::string()> show;                       // Attr (null: write-only)
-	std::function<int(const std::string &)> store;           // Attr (null: read-only); 0 or errno
+	std::function<int(const std::string &)> store;           // Attr (null: read-only); 0, errno, or -count written
 	DeviceOpener opener;                                     // Device
 	size_t size = 0;                                         // st_size reported
 
@@ -129,6 +130,9 @@ private:
 	std::atomic<bool> stopping_{false};
 	std::function<void()> abortHook_;
 	std::string mountpoint_;
+	// Open files and directories; those still open at unmount never get a
+	// release from the kernel, so unmount() frees them.
+	std::unordered_set<void *> openFiles_, openDirs_;
 };
 
 } // namespace ampsim
