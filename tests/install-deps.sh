@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install what building and testing ampd needs, from Debian 12 packages.
+# Quiet and quick when everything is already there.
+set -euo pipefail
+
+packages=(
+	build-essential cmake ninja-build pkg-config binutils util-linux iproute2 procps
+	fuse3 libfuse3-dev libsystemd-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
+	libgtest-dev libgmock-dev
+	# the real-kernel harness (tests/qemu)
+	qemu-system-x86 linux-source-6.1 linux-source-6.12 busybox-static cpio bc flex bison
+	libelf-dev libssl-dev udev xz-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "install-deps: installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The test command (README.md): install dependencies, build with ASan and
+# UBSan, run every test: units, the simulator, the ABI programs against the
+# simulator, and the real kernels in QEMU.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${AMP_BUILD_DIR:-$top/build/asan}
+
+"$top/tests/install-deps.sh"
+
+cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMP_SANITIZE=ON >/dev/null
+ninja -C "$build"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Two cores: the simulator tests run two at a time; the QEMU tests (label
+# qemu) build kernels and boot VMs and get the machine to themselves.
+cd "$build"
+ctest --output-on-failure -j2 -LE qemu
+ctest --output-on-failure -L qemu
