@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+// The control-socket wire format: typed messages and their JSON encoding, pure and size-limited.
+//
+// One SOCK_SEQPACKET packet carries one JSON object of at most kMaxPacket
+// bytes (docs/protocol.md). Nothing here does I/O or throws: decode() is fed
+// whatever a peer sent, so every failure comes back as an amp::Error whose
+// context says precisely what was wrong, ready to go into an error reply.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "base/result.h"
+
+namespace amp::protocol {
+
+// Bumped when a message changes meaning; added optional fields do not bump it
+// because decoders ignore fields they do not know.
+inline constexpr std::uint32_t kVersion = 1;
+inline constexpr std::size_t kMaxPacket = 64 * 1024;
+// rpmsg names are char[32] in the kernel (RPMSG_NAME_SIZE), NUL included.
+inline constexpr std::size_t kMaxName = 31;
+inline constexpr std::size_t kMaxPath = 4095;
+inline constexpr std::size_t kMaxText = 1024;
+// Our deepest message nests 4 levels; the limit keeps hostile input cheap.
+inline constexpr std::size_t kMaxDepth = 16;
+// Ids stay exact in a double, so clients in any language can echo them.
+inline constexpr std::uint64_t kMaxId = (std::uint64_t{1} << 53) - 1;
+// RPMSG_ADDR_ANY: let the kernel pick the local address.
+inline constexpr std::uint32_t kAddrAny = 0xFFFFFFFFu;
+// Largest rpmsg payload with 512-byte buffers (512 - 16-byte header).
+inline constexpr std::uint32_t kMaxRpmsgPayload = 496;
+
+using RequestId = std::uint64_t;
+
+// The remote life cycle's states as they appear on the wire (docs/design.md).
+enum class RemoteState { Offline, Loading, Starting, Running, RunningDegraded, Stopping, Crashed, Attached, Detached, Error };
+std::string_view toString(RemoteState state);
+std::optional<RemoteState> parseRemoteState(std::string_view text);
+
+// Why `text` is not a valid remote or channel name (1..31 bytes of printable
+// ASCII without spaces), or nullopt when it is one.
+std::optional<std::string> nameProblem(std::string_view text);
+
+// ---- Requests (client -> ampd); each carries an id the reply echoes ----
+
+// First request on a connection: the versions the peers speak.
+struct Hello {
+	std::uint32_t version = kVersion;
+	std::string client; // free text for logs ("ampctl 0.1"), may be empty
+	bool operator==(const Hello &) const = default;
+};
+struct Status {
+	std::optional<std::string> remote; // all remotes when absent
+	bool operator==(const Status &) const = default;
+};
+struct Start {
+	std::string remote;
+	std::optional<std::string> firmware; // name under the firmware search path
+	bool operator==(const Start &) const = default;
+};
+struct Stop {
+	std::string remote;
+	bool graceful = true; // false: skip the shutdown message, stop at once
+	bool operator==(const Stop &) const = default;
+};
+struct Restart {
+	std::string remote;
+	std::optional<std::string> firmware;
+	bool operator==(const Restart &) const = default;
+};
+struct Subscribe {
+	std::optional<std::string> remote; // all remotes when absent
+	bool operator==(const Subscribe &) const = default;
+};
+struct Inspect {
+	std::string firmware; // a firmware name or an absolute path
+	bool operator==(const Inspect &) const = default;
+};
+struct Channels {
+	std::optional<std::string> remote;
+	bool operator==(const Channels &) const = default;
+};
+// Issue 6: a stream to one channel through a kernel endpoint of its own.
+struct Open {
+	std::string remote;
+	std::string channel;
+	std::optional<std::uint32_t> addr; // local address; the kernel picks when absent
+	bool direct = false;               // pass the endpoint fd itself (SCM_RIGHTS)
+	bool reattach = false;             // reopen when the channel returns after a restart
+	bool operator==(const Open &) const = default;
+};
+
+// Variant order is RequestType order.
+using RequestBody = std::variant<Hello, Status, Start, Stop, Restart, Subscribe, Inspect, Channels, Open>;
+enum class RequestType { Hello, Status, Start, Stop, Restart, Subscribe, Inspect, Channels, Open };
+std::string_view toString(RequestType type);
+std::optional<RequestType> parseRequestType(std::string_view text);
+
+struct Request {
+	RequestId id = 0;
+	RequestBody body;
+	RequestType type() const { return static_cast<RequestType>(body.index()); }
+	bool operator==(const Request &) const = default;
+};
+
+// ---- Responses (ampd -> client) ----
+
+struct ErrorInfo {
+	std::string code;  // errno name: "EBUSY"
+	int errnum = 0;    // its number on the server
+	std::string message;
+	static ErrorInfo from(const Error &error);
+	bool operator==(const ErrorInfo &) const = default;
+};
+struct Ack { // subscribe: nothing to say but yes
+	bool operator==(const Ack &) const = default;
+};
+struct HelloReply {
+	std::uint32_t version = kVersion; // the version this connection speaks
+	std::string server;
+	bool operator==(const HelloReply &) const = default;
+};
+struct RemoteInfo {
+	std::string name;                  // the alias clients use
+	std::uint32_t index = 0;           // remoteprocN
+	std::string kernelName;            // remoteproc `name` attribute
+	RemoteState state = RemoteState::Offline;
+	std::string firmware;              // empty when none is set
+	std::vector<std::string> channels; // channels that are up
+	bool operator==(const RemoteInfo &) const = default;
+};
+struct StatusReply {
+	std::vector<RemoteInfo> remotes;
+	bool operator==(const StatusReply &) const = default;
+};
+// start / stop / restart: where the remote ended up and how.
+struct ActionReply {
+	std::string remote;
+	RemoteState state = RemoteState::Offline;
+	std::string detail; // "shutdown acknowledged", "deadline passed, forced stop"
+	bool operator==(const ActionReply &) const = default;
+};
+struct InspectItem {
+	enum class Level { Info, Warning, Error } level = Level::Info;
+	std::string text;
+	bool operator==(const InspectItem &) const = default;
+};
+struct InspectReply {
+	std::string path;   // the file that was read
+	std::string format; // "ELF32 little-endian ARM"
+	std::uint64_t entry = 0;
+	bool resourceTable = false;
+	std::uint32_t vdevs = 0;
+	std::vector<InspectItem> report; // one line per header / resource entry
+	bool operator==(const InspectReply &) const = default;
+};
+struct ChannelInfo {
+	std::string remote;
+	std::string channel;
+	std::uint32_t src = kAddrAny;
+	std::uint32_t dst = kAddrAny;
+	bool operator==(const ChannelInfo &) const = default;
+};
+struct ChannelsReply {
+	std::vector<ChannelInfo> channels;
+	bool operator==(const ChannelsReply &) const = default;
+};
+struct OpenReply {
+	ChannelInfo endpoint;           // src: our endpoint's address, dst: the remote's
+	std::uint32_t mtu = kMaxRpmsgPayload;
+	bool direct = false;            // the endpoint fd follows with SCM_RIGHTS
+	bool operator==(const OpenReply &) const = default;
+};
+
+// Index 0 is the failure; the rest answer the request types as ReplyFor says.
+using ResponseBody = std::variant<ErrorInfo, Ack, HelloReply, StatusReply, ActionReply, InspectReply, ChannelsReply, OpenReply>;
+
+struct Response {
+	std::optional<RequestId> id;      // null when the request did not parse that far
+	std::optional<RequestType> type;  // the request answered; required when ok
+	ResponseBody body;
+	bool ok() const { return body.index() != 0; }
+	const ErrorInfo *error() const { return std::get_if<ErrorInfo>(&body); }
+	bool operator==(const Response &) const = default;
+};
+
+// The error reply to a request that failed (or did not decode).
+Response failure(std::optional<RequestId> id, std::optional<RequestType> type, const Error &error);
+
+// ---- Events (ampd -> subscribers, unsolicited) ----
+
+struct StateEvent {
+	std::string remote;
+	RemoteState from = RemoteState::Offline;
+	RemoteState to = RemoteState::Offline;
+	std::string reason;
+	bool operator==(const StateEvent &) const = default;
+};
+struct ChannelEvent {
+	bool up = true; // channel-up / channel-down
+	ChannelInfo channel;
+	bool operator==(const ChannelEvent &) const = default;
+};
+using Event = std::variant<StateEvent, ChannelEvent>;
+
+// What a client reads: a reply to one of its requests, or an event.
+using ServerMessage = std::variant<Response, Event>;
+
+// ---- Encoding and decoding ----
+
+// Encoders check what decoders check (names, ranges, the packet limit), so a
+// message that encodes also decodes; free text (messages, reasons) is cut at
+// kMaxText on a character boundary instead of failing, so an error reply can
+// always be sent. Errors: EINVAL (a field out of bounds), EMSGSIZE.
+[[nodiscard]] Result<std::string> encode(const Request &request);
+[[nodiscard]] Result<std::string> encode(const Response &response);
+[[nodiscard]] Result<std::string> encode(const Event &event);
+
+// Errors: EMSGSIZE (over kMaxPacket), EBADMSG (not a JSON object, invalid
+// UTF-8, too deep), EINVAL (a field missing, of the wrong type or out of
+// range), EOPNOTSUPP (unknown request type or event). Unknown fields are
+// ignored. When `idSeen` is given it receives the request's id as soon as a
+// valid one was read, so the error reply can echo it.
+[[nodiscard]] Result<Request> decodeRequest(std::span<const char> packet, std::optional<RequestId> *idSeen = nullptr);
+[[nodiscard]] Result<ServerMessage> decodeServerMessage(std::span<const char> packet);
+
+// std::string and std::string_view convert to the span; a string literal
+// would bring its NUL along, so it takes this overload.
+[[nodiscard]] inline Result<Request> decodeRequest(const char *packet, std::optional<RequestId> *idSeen = nullptr)
+{
+	return decodeRequest(std::span<const char>(packet, std::char_traits<char>::length(packet)), idSeen);
+}
+[[nodiscard]] inline Result<ServerMessage> decodeServerMessage(const char *packet)
+{
+	return decodeServerMessage(std::span<const char>(packet, std::char_traits<char>::length(packet)));
+}
+
+} // namespace amp::protocol
