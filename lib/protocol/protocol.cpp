@@ -241,6 +241,10 @@ Result<void> precheck(std::span<const char> packet)
 	bool inString = false, escaped = false;
 	for (std::size_t i = 0; i < packet.size(); ++i) {
 		char c = packet[i];
+		// nlohmann stops at a NUL as if the input ended there: the bytes
+		// after it would be ignored, not refused.
+		if (c == '\0')
+			return unexpected(EBADMSG, "NUL byte at offset " + std::to_string(i) + " (JSON text has none)");
 		if (inString) {
 			if (escaped)
 				escaped = false;
