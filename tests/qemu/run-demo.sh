@@ -34,6 +34,9 @@ if [ -n "$expect" ]; then grep -qxF "$expect" /tmp/demo.out || fail "no '$expect
 if [ $demo = proxy ]; then
 	want='This is a test string being written to file..'
 	[ "$(cat /tmp/files/remote.file 2>/dev/null)" = "$want" ] || fail "remote.file is not '$want'"
+	# strlen(), no NUL: $(cat) above would hide a trailing NUL byte
+	size=$(wc -c </tmp/files/remote.file)
+	[ "$size" -eq ${#want} ] || fail "remote.file has $size bytes, rpc_demo.c writes ${#want}"
 fi
 left=$(ls -d /dev/rpmsg[0-9]* 2>/dev/null)
 [ -z "$left" ] || fail "endpoint nodes left: $left"

@@ -49,7 +49,6 @@
 #define AMP_NS_ADDR 53
 #define AMP_HDR_LEN 16
 #define AMP_MAX_PAYLOAD 496
-#define AMP_RPC_MAX_DATA 480
 
 static int remotes = 1;
 module_param(remotes, int, 0444);
@@ -97,12 +96,16 @@ struct amp_core {
 	u32 nmsgs;
 	unsigned long crash_at;
 	struct list_head out;
-	/* rpc app */
-	int pc, fd, ival, loop_ok;
-	char rbuf[AMP_RPC_MAX_DATA + 1], tok[64], name[64];
-	char in[1025];
-	int in_len;
-	char pi[32];
+	/* rpc app (amp_rpc_demo) */
+	bool rpc_go, rpc_done, rpc_held, waiting, abort, in_eof;
+	u8 resp[AMP_MAX_PAYLOAD];
+	size_t resp_cap, resp_got;
+	char stdout_buf[1024];
+	size_t out_len;
+	char in[64 + 1024 + 64];
+	u8 rbuff[1024], readbuf[1024];
+	char line[1024];
+	size_t in_pos, in_end, console_bytes;
 };
 
 /* ---- memory windows ---------------------------------------------------- */
@@ -309,167 +312,599 @@ static void amp_crash(struct amp_core *c)
 
 /* ---- the apps (behaviour spec: docs/openamp-demos.md) ----------------- */
 
-static void amp_rpc_send(struct amp_core *c, u32 id, s32 f1, s32 f2, const void *data, size_t len)
-{
-	u8 buf[AMP_HDR_LEN + AMP_RPC_MAX_DATA];
-	__le32 *w = (__le32 *)buf;
+/*
+ * rpc: rpc_demo.c on rpmsg_retarget.c and newlib, as tests/sim/firmware_apps.cpp
+ * (RpcApp) models it, written as straight-line C like the demo itself. The
+ * demo runs in this kthread: every system call sends one request and then
+ * polls the vrings (amp_rpc_pump) until the next message arrives, which is
+ * the reply, as rpmsg_rpc_send() does. stdout is newlib's line-buffered FILE
+ * (one WRITE per completed line, BUFSIZ 1024), stdin is refilled by one
+ * READ(0, 1024) and keeps what scanf() left, a READ returning 0 is a sticky
+ * EOF. A stop (kthread_stop) or a vdev reset aborts the demo (c->abort).
+ */
+enum { RPC_OPEN = 1, RPC_CLOSE = 2, RPC_WRITE = 3, RPC_READ = 4, RPC_TERM = 6 };
+#define RPC_BUFSIZ 1024
+#define RPC_EINVAL 22
+#define RPC_IDLE_PASSES 3
+#define RPC_UNGET_ROOM 64
 
-	len = min_t(size_t, len, AMP_RPC_MAX_DATA);
-	w[0] = cpu_to_le32(id);
-	w[1] = cpu_to_le32(f1);
-	w[2] = cpu_to_le32(f2);
-	w[3] = cpu_to_le32(len);
-	memcpy(buf + AMP_HDR_LEN, data, len);
-	amp_reply(c, buf, AMP_HDR_LEN + len);
+static void amp_poll_tx(struct amp_core *c);
+static void amp_flush(struct amp_core *c);
+
+/* one turn of the remote's main loop while the demo blocks in a call */
+static void amp_rpc_pump(struct amp_core *c)
+{
+	wait_event_interruptible_timeout(c->wq, READ_ONCE(c->kicked) || kthread_should_stop(),
+					 msecs_to_jiffies(10));
+	WRITE_ONCE(c->kicked, false);
+	if (kthread_should_stop() || c->dead || !amp_driver_ok(c)) {
+		if (!amp_driver_ok(c))
+			c->dead = true; /* vdev reset: never touch the rings again */
+		c->abort = true;
+		return;
+	}
+	amp_poll_tx(c);
+	if (!c->dead)
+		amp_flush(c);
 }
 
+static void amp_rpc_req(u8 *buf, u32 id, s32 f1, s32 f2, u32 dlen)
+{
+	put_unaligned_le32(id, buf);
+	put_unaligned_le32((u32)f1, buf + 4);
+	put_unaligned_le32((u32)f2, buf + 8);
+	put_unaligned_le32(dlen, buf + 12);
+}
+
+/* rpmsg_rpc_send() with a response buffer of `cap` bytes: send, then poll
+ * until the next message (whatever it is) is in c->resp, zero-filled */
+static bool amp_rpc_call(struct amp_core *c, const u8 *req, size_t len, size_t cap)
+{
+	if (c->abort)
+		return false;
+	memset(c->resp, 0, sizeof(c->resp));
+	c->resp_cap = min_t(size_t, cap, sizeof(c->resp));
+	c->resp_got = 0;
+	c->waiting = true;
+	c->rpc_held = false;
+	amp_reply(c, req, len);
+	while (c->waiting && !c->abort)
+		amp_rpc_pump(c);
+	return !c->abort;
+}
+
+/* `resp.id == X ? resp.args.int_field1 : -EINVAL` */
+static int amp_rpc_result(struct amp_core *c, u32 id)
+{
+	if (c->abort)
+		return -RPC_EINVAL;
+	if (get_unaligned_le32(c->resp) != id)
+		return -RPC_EINVAL;
+	return (s32)get_unaligned_le32(c->resp + 4);
+}
+
+static int amp_sys_open(struct amp_core *c, const char *path, s32 flags, s32 mode)
+{
+	u8 req[AMP_MAX_PAYLOAD];
+	size_t len = strlen(path) + 1;
+
+	if (AMP_HDR_LEN + len > AMP_MAX_PAYLOAD)
+		return -RPC_EINVAL;
+	amp_rpc_req(req, RPC_OPEN, flags, mode, len);
+	memcpy(req + AMP_HDR_LEN, path, len);
+	amp_rpc_call(c, req, AMP_HDR_LEN + len, AMP_HDR_LEN);
+	return amp_rpc_result(c, RPC_OPEN);
+}
+
+static int amp_sys_close(struct amp_core *c, s32 fd)
+{
+	u8 req[AMP_HDR_LEN];
+
+	amp_rpc_req(req, RPC_CLOSE, fd, 0, 0);
+	amp_rpc_call(c, req, sizeof(req), AMP_HDR_LEN);
+	return amp_rpc_result(c, RPC_CLOSE);
+}
+
+/* _write(): fd 1 gets a trailing NUL (data_len = len + 1); what does not
+ * fit one message is refused with -EINVAL, unsent */
+static int amp_sys_write(struct amp_core *c, s32 fd, const void *data, size_t len)
+{
+	u8 req[AMP_MAX_PAYLOAD];
+	size_t nul = fd == 1 ? 1 : 0;
+
+	if (len > AMP_MAX_PAYLOAD - AMP_HDR_LEN - nul)
+		return -RPC_EINVAL;
+	amp_rpc_req(req, RPC_WRITE, fd, len, len + nul);
+	memcpy(req + AMP_HDR_LEN, data, len);
+	if (nul)
+		req[AMP_HDR_LEN + len] = 0;
+	amp_rpc_call(c, req, AMP_HDR_LEN + len + nul, AMP_HDR_LEN);
+	return amp_rpc_result(c, RPC_WRITE);
+}
+
+/* _read(): data copied only when int_field1 > 0, clamped to the message
+ * (480) and to buflen; returns int_field1 whatever was copied */
+static int amp_sys_read(struct amp_core *c, s32 fd, s32 buflen, u8 *out, size_t *outlen)
+{
+	u8 req[AMP_HDR_LEN];
+	int ret;
+
+	*outlen = 0;
+	amp_rpc_req(req, RPC_READ, fd, buflen, 0);
+	amp_rpc_call(c, req, sizeof(req), AMP_MAX_PAYLOAD);
+	ret = amp_rpc_result(c, RPC_READ);
+	if (!c->abort && get_unaligned_le32(c->resp) == RPC_READ && ret > 0) {
+		size_t len = get_unaligned_le32(c->resp + 12);
+
+		len = min_t(size_t, len, AMP_MAX_PAYLOAD - AMP_HDR_LEN);
+		len = min_t(size_t, len, buflen);
+		memcpy(out, c->resp + AMP_HDR_LEN, len);
+		*outlen = len;
+	}
+	return ret;
+}
+
+/* newlib __sflush_r() on stdout */
+static void amp_rpc_flush(struct amp_core *c)
+{
+	size_t off = 0;
+
+	while (off < c->out_len && !c->abort) {
+		int t = amp_sys_write(c, 1, c->stdout_buf + off, c->out_len - off);
+
+		if (t <= 0)
+			break; /* error flag: what was buffered is dropped */
+		off += t;
+	}
+	c->out_len = 0;
+}
+
+/* printf() to a line-buffered stdout */
 static void amp_rpc_print(struct amp_core *c, const char *s)
 {
-	amp_rpc_send(c, 3, 1, min_t(size_t, strlen(s), AMP_RPC_MAX_DATA), s, strlen(s));
-}
-
-/* next whitespace-delimited token of console input, false: need a READ */
-static bool amp_rpc_token(struct amp_core *c)
-{
-	int i = 0, j;
-
-	while (i < c->in_len && isspace(c->in[i]))
-		i++;
-	for (j = i; j < c->in_len && !isspace(c->in[j]); j++)
-		;
-	if (j == c->in_len) /* scanf needs the delimiter after the token */
-		return false;
-	snprintf(c->tok, sizeof(c->tok), "%.*s", j - i, c->in + i);
-	memmove(c->in, c->in + j, c->in_len - j);
-	c->in_len -= j;
-	return true;
-}
-
-/* "%f" of a float as newlib prints it, for plain decimal input */
-static bool amp_rpc_float(const char *s, char *out, size_t n)
-{
-	bool neg = *s == '-';
-	u64 ip = 0, fp = 0;
-	int digits = 0, nd = 0;
-
-	if (*s == '-' || *s == '+')
-		s++;
-	for (; isdigit(*s); s++, nd++)
-		ip = ip * 10 + (*s - '0');
-	if (*s == '.')
-		for (s++; isdigit(*s); s++, nd++)
-			if (digits < 7) {
-				fp = fp * 10 + (*s - '0');
-				digits++;
-			}
-	if (!nd)
-		return false;
-	for (; digits < 7; digits++)
-		fp *= 10;
-	fp = (fp + 5) / 10; /* round to 6 digits */
-	if (fp >= 1000000) {
-		ip++;
-		fp -= 1000000;
+	for (; *s && !c->abort; s++) {
+		c->stdout_buf[c->out_len++] = *s;
+		if (*s == '\n' || c->out_len >= RPC_BUFSIZ)
+			amp_rpc_flush(c);
 	}
-	snprintf(out, n, "%s%llu.%06llu", neg ? "-" : "", ip, fp);
-	return true;
+}
+
+static __printf(2, 3) void amp_rpc_printf(struct amp_core *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->line, sizeof(c->line), fmt, ap);
+	va_end(ap);
+	amp_rpc_print(c, c->line);
+}
+
+/* the next stdin byte without consuming it, -1 at EOF or error (__srefill_r) */
+static int amp_rpc_peekc(struct amp_core *c)
+{
+	while (c->in_pos == c->in_end) {
+		u8 *data = c->readbuf;
+		size_t got;
+		int r;
+
+		if (c->in_eof || c->abort)
+			return -1;
+		if (c->out_len)
+			amp_rpc_flush(c);
+		memset(data, 0, sizeof(c->readbuf));
+		r = amp_sys_read(c, 0, RPC_BUFSIZ, data, &got);
+		if (c->abort)
+			return -1;
+		if (r <= 0) {
+			if (r == 0)
+				c->in_eof = true;
+			return -1;
+		}
+		/* newlib trusts the count: missing bytes read as zero here */
+		r = min(r, RPC_BUFSIZ);
+		c->in_pos = RPC_UNGET_ROOM;
+		memcpy(c->in + c->in_pos, data, r);
+		c->in_end = c->in_pos + r;
+		c->console_bytes += r;
+	}
+	return (u8)c->in[c->in_pos];
+}
+
+static void amp_rpc_pop(struct amp_core *c)
+{
+	c->in_pos++;
+}
+
+/* ungetc() of what a failed conversion looked at */
+static void amp_rpc_unget(struct amp_core *c, const char *s, size_t n)
+{
+	if (c->in_pos < n) {
+		size_t room = min_t(size_t, n - c->in_pos, sizeof(c->in) - c->in_end);
+
+		memmove(c->in + c->in_pos + room, c->in + c->in_pos, c->in_end - c->in_pos);
+		c->in_pos += room;
+		c->in_end += room;
+		n = min_t(size_t, n, c->in_pos);
+	}
+	c->in_pos -= n;
+	memcpy(c->in + c->in_pos, s, n);
+}
+
+static bool amp_rpc_isspace(int ch)
+{
+	return ch == ' ' || (ch >= '\t' && ch <= '\r');
+}
+
+static bool amp_rpc_isdigit(int ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int amp_rpc_skipspace(struct amp_core *c)
+{
+	for (;;) {
+		int ch = amp_rpc_peekc(c);
+
+		if (ch < 0)
+			return 0;
+		if (!amp_rpc_isspace(ch))
+			return 1;
+		amp_rpc_pop(c);
+	}
+}
+
+/* scanf("%s", ubuff): -1 if input ends before a word, else 1 (char[50]) */
+static int amp_rpc_scan_word(struct amp_core *c, char *out)
+{
+	size_t n = 0, total = 0;
+	int ch;
+
+	if (!amp_rpc_skipspace(c))
+		return -1;
+	for (;;) {
+		ch = amp_rpc_peekc(c);
+		if (ch < 0 || amp_rpc_isspace(ch) || total >= RPC_BUFSIZ)
+			break;
+		if (n < 49)
+			out[n++] = ch;
+		total++;
+		amp_rpc_pop(c);
+	}
+	out[n] = 0; /* strcmp() and %s see up to the first NUL */
+	return 1;
+}
+
+/* scanf("%d"): 1, 0 (no number, the input stays) or -1; saturating */
+static int amp_rpc_scan_int(struct amp_core *c, int *out)
+{
+	char num[40];
+	size_t n = 0;
+	bool digits = false, neg = false;
+	s64 v = 0;
+	int ch, i;
+
+	if (!amp_rpc_skipspace(c))
+		return -1;
+	ch = amp_rpc_peekc(c);
+	if (ch == '+' || ch == '-') {
+		num[n++] = ch;
+		amp_rpc_pop(c);
+	}
+	for (;;) {
+		ch = amp_rpc_peekc(c);
+		if (!amp_rpc_isdigit(ch) || n >= 39)
+			break;
+		num[n++] = ch;
+		amp_rpc_pop(c);
+		digits = true;
+	}
+	if (!digits) {
+		amp_rpc_unget(c, num, n);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (num[i] == '-')
+			neg = true;
+		else if (amp_rpc_isdigit(num[i]) && v <= (s64)S32_MAX + 1)
+			v = v * 10 + (num[i] - '0');
+	}
+	if (neg)
+		v = -v;
+	*out = clamp_t(s64, v, S32_MIN, S32_MAX);
+	return 1;
 }
 
 /*
- * The proxy demo remote as a state machine: each step sends one request and
- * the next runs when the master's reply (`r`, NULL at the start) arrives.
+ * strtof() then printf("%f") of the float, in integer arithmetic: the
+ * decimal is rounded (to nearest, ties to even) to a 24-bit binary
+ * mantissa, and that exact binary value is printed with 6 decimals, ties to
+ * even, as newlib's dtoa does. Exact for up to 19 significant digits and
+ * decimal exponents within +-18 of the point (anything a user types here);
+ * beyond that the value saturates ("inf") or goes to zero.
  */
-static void amp_rpc_step(struct amp_core *c, const u8 *r, size_t rlen)
+/* *v /= d, returns the remainder (the kernel has no 128-bit division) */
+static u32 amp_u128_divmod(unsigned __int128 *v, u32 d)
 {
-	s32 f1 = rlen >= 8 ? (s32)get_unaligned_le32(r + 4) : -1;
-	u32 dlen = rlen >= 16 ? get_unaligned_le32(r + 12) : 0;
-	char line[AMP_RPC_MAX_DATA + 1];
+	unsigned __int128 q = 0;
+	u64 r = 0;
+	int i;
 
-	if (dlen > rlen - min_t(size_t, rlen, AMP_HDR_LEN))
-		dlen = rlen - min_t(size_t, rlen, AMP_HDR_LEN);
-again:
-	switch (c->pc++) {
-	case 0:
-		return amp_rpc_print(c, "\r\nRemote>Baremetal Remote Procedure Call (RPC) Demonstration\r\n");
-	case 1:
-		return amp_rpc_send(c, 1, 0x441, 0600, "remote.file", sizeof("remote.file"));
-	case 2:
-		c->fd = f1;
-		return amp_rpc_send(c, 3, c->fd, 46, "This is a test string being written to file..", 46);
-	case 3:
-		return amp_rpc_send(c, 2, c->fd, 0, NULL, 0);
-	case 4:
-		return amp_rpc_send(c, 1, 0, 0600, "remote.file", sizeof("remote.file"));
-	case 5:
-		c->fd = f1;
-		return amp_rpc_send(c, 4, c->fd, 1024, NULL, 0);
-	case 6:
-		memcpy(c->rbuf, r + AMP_HDR_LEN, dlen);
-		c->rbuf[dlen] = 0;
-		snprintf(line, sizeof(line), "\r\nRemote>Read from fd = %d, size = %d, printing contents below .. %s\r\n",
-			 c->fd, f1, c->rbuf);
-		return amp_rpc_print(c, line);
-	case 7:
-		return amp_rpc_send(c, 2, c->fd, 0, NULL, 0);
-	case 8: /* loop start */
-		return amp_rpc_print(c, "\r\nRemote>Enter name\r\n");
-	case 9: case 11: case 13: case 15: /* scanf: read console until a token */
-		if (r && r[0] == 4) {
-			if (f1 <= 0) { /* console closed: end the demo */
-				c->pc = 18;
-				goto again;
-			}
-			dlen = min_t(u32, dlen, sizeof(c->in) - 1 - c->in_len);
-			memcpy(c->in + c->in_len, r + AMP_HDR_LEN, dlen);
-			c->in_len += dlen;
+	for (i = 3; i >= 0; i--) {
+		u64 cur = (r << 32) | (u32)(*v >> (32 * i));
+
+		q |= (unsigned __int128)(cur / d) << (32 * i);
+		r = cur % d;
+	}
+	*v = q;
+	return r;
+}
+
+static void amp_rpc_u128_str(unsigned __int128 v, char *out)
+{
+	char tmp[48];
+	int n = 0;
+
+	do {
+		tmp[n++] = '0' + amp_u128_divmod(&v, 10);
+	} while (v);
+	while (n)
+		*out++ = tmp[--n];
+	*out = 0;
+}
+
+static void amp_rpc_float_str(const char *num, char *out, size_t outsz)
+{
+	typedef unsigned __int128 u128;
+	bool neg = false, dot = false;
+	u64 m = 0;
+	int e10 = 0, sig = 0, e2 = 0, esign = 1, ex = 0, i;
+	u128 nn, dd, q, r;
+	char ip[48];
+	const char *s = num;
+
+	if (*s == '+' || *s == '-')
+		neg = *s++ == '-';
+	for (; *s && *s != 'e' && *s != 'E'; s++) {
+		if (*s == '.') {
+			dot = true;
+			continue;
 		}
-		if (!amp_rpc_token(c)) {
-			c->pc--;
-			return amp_rpc_send(c, 4, 0, 1024, NULL, 0);
+		if (!m && *s == '0') {
+			if (dot)
+				e10--;
+			continue;
 		}
-		goto again;
-	case 10:
-		strscpy(c->name, c->tok, sizeof(c->name));
-		return amp_rpc_print(c, "\r\nRemote>Enter age\r\n");
-	case 12:
-		if (kstrtoint(c->tok, 10, &c->ival)) {
-			c->pc = 17;
-			return amp_rpc_print(c, "Remote> Invalid value. Starting again....");
+		if (sig < 19) {
+			m = m * 10 + (*s - '0');
+			sig++;
+			if (dot)
+				e10--;
+		} else if (!dot) {
+			e10++;
 		}
-		return amp_rpc_print(c, "\r\nRemote>Enter value for pi\r\n");
-	case 14:
-		if (!amp_rpc_float(c->tok, c->pi, sizeof(c->pi))) {
-			c->pc = 17;
-			return amp_rpc_print(c, "Remote> Invalid value. Starting again....");
-		}
-		snprintf(line, sizeof(line), "\r\nRemote>User name = '%s'\r\n\r\nRemote>User age = '%d'\r\n"
-			 "\r\nRemote>User entered value of pi = '%s'\r\n"
-			 "\r\nRemote>Repeat demo ? (enter yes or no) \r\n", c->name, c->ival, c->pi);
-		return amp_rpc_print(c, line);
-	case 16:
-		if (!strcmp(c->tok, "no")) {
-			c->pc = 18;
-			return amp_rpc_print(c, "\r\nRemote>RPC retargetting quitting ...\r\n");
-		}
-		if (strcmp(c->tok, "yes")) {
-			c->pc = 8;
-			return amp_rpc_print(c, "\r\nRemote>Invalid option. Starting again....\r\n");
-		}
-		c->pc = 8;
-		goto again;
-	case 17: /* after "Invalid value" */
-		c->pc = 8;
-		goto again;
-	case 18:
-		return amp_rpc_print(c, "\r\nRemote> Firmware's rpmsg-rpc-channel going down! \r\n");
-	case 19:
-		amp_rpc_send(c, 6, 0, 0, NULL, 0);
-		amp_ns(c, 1); /* rpmsg_destroy_ept() */
-		c->quiet = true;
-		return;
-	default:
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			esign = *s++ == '-' ? -1 : 1;
+		for (; amp_rpc_isdigit(*s); s++)
+			ex = min(ex * 10 + (*s - '0'), 1000);
+		e10 += esign * ex;
+	}
+	if (!m) {
+		snprintf(out, outsz, "%s0.000000", neg ? "-" : "");
 		return;
 	}
+	if (e10 > 18 + 19 - sig || e10 < -18 - 19) {
+		snprintf(out, outsz, e10 > 0 ? "%sinf" : "%s0.000000", neg ? "-" : "");
+		return;
+	}
+	/* value = nn / dd; find e2 with 2^23 <= nn / (dd * 2^e2) < 2^24 */
+	nn = m;
+	dd = 1;
+	for (; e10 > 0; e10--)
+		nn *= 10;
+	for (; e10 < 0; e10++)
+		dd *= 10;
+	while (nn >= dd << 24) {
+		if (dd >> 100) {
+			nn >>= 1;
+			e2++;
+			continue;
+		}
+		dd <<= 1;
+		e2++;
+	}
+	while (nn < dd << 23) {
+		nn <<= 1;
+		e2--;
+	}
+	/* q = nn / dd, r = nn % dd by long division: q < 2^24 */
+	q = 0;
+	r = nn;
+	for (i = 23; i >= 0; i--) {
+		if (r >= dd << i) {
+			r -= dd << i;
+			q |= (u128)1 << i;
+		}
+	}
+	if (2 * r > dd || (2 * r == dd && (q & 1)))
+		q++;
+	if (q >> 24) {
+		q >>= 1;
+		e2++;
+	}
+	if (e2 + 23 > 127) {
+		snprintf(out, outsz, "%sinf", neg ? "-" : "");
+		return;
+	}
+	/* the float is q * 2^e2 (subnormals: far below what %f shows) */
+	if (e2 >= 0) {
+		amp_rpc_u128_str(q << e2, ip);
+		snprintf(out, outsz, "%s%s.000000", neg ? "-" : "", ip);
+		return;
+	}
+	if (-e2 > 120) {
+		snprintf(out, outsz, "%s0.000000", neg ? "-" : "");
+		return;
+	}
+	nn = q * 1000000; /* < 2^44 */
+	r = nn & (((u128)1 << -e2) - 1);
+	nn >>= -e2;
+	if (2 * r > ((u128)1 << -e2) || (2 * r == ((u128)1 << -e2) && (nn & 1)))
+		nn++;
+	snprintf(out, outsz, "%s%llu.%06llu", neg ? "-" : "", (unsigned long long)((u64)nn / 1000000),
+		 (unsigned long long)((u64)nn % 1000000));
+}
+
+/* scanf("%f"): [sign] digits [. digits] [e [sign] digits]; 1, 0 or -1 */
+static int amp_rpc_scan_float(struct amp_core *c, char *out, size_t outsz)
+{
+	char num[48], ex[9];
+	size_t n = 0, en = 0;
+	bool digits = false, dot = false, exdigits = false;
+	int ch;
+
+	if (!amp_rpc_skipspace(c))
+		return -1;
+	ch = amp_rpc_peekc(c);
+	if (ch == '+' || ch == '-') {
+		num[n++] = ch;
+		amp_rpc_pop(c);
+	}
+	for (;;) {
+		ch = amp_rpc_peekc(c);
+		if (n >= 39)
+			break;
+		if (amp_rpc_isdigit(ch))
+			digits = true;
+		else if (ch == '.' && !dot)
+			dot = true;
+		else
+			break;
+		num[n++] = ch;
+		amp_rpc_pop(c);
+	}
+	if (!digits) {
+		amp_rpc_unget(c, num, n);
+		return 0;
+	}
+	ch = amp_rpc_peekc(c);
+	if (ch == 'e' || ch == 'E') {
+		ex[en++] = ch;
+		amp_rpc_pop(c);
+		ch = amp_rpc_peekc(c);
+		if (ch == '+' || ch == '-') {
+			ex[en++] = ch;
+			amp_rpc_pop(c);
+		}
+		for (;;) {
+			ch = amp_rpc_peekc(c);
+			if (!amp_rpc_isdigit(ch) || en >= 8)
+				break;
+			ex[en++] = ch;
+			amp_rpc_pop(c);
+			exdigits = true;
+		}
+		if (exdigits) {
+			memcpy(num + n, ex, en);
+			n += en;
+		} else {
+			amp_rpc_unget(c, ex, en); /* "1e" is 1 followed by "e" */
+		}
+	}
+	num[n] = 0;
+	amp_rpc_float_str(num, out, outsz);
+	return 1;
+}
+
+/* app() of rpc_demo.c, after rpmsg_rpc_init() */
+static void amp_rpc_demo(struct amp_core *c)
+{
+	static const char fname[] = "remote.file";
+	static const char wbuff[] = "This is a test string being written to file..";
+	u8 *rbuff = c->rbuff;
+	char ubuff[50] = "", pi[64] = "";
+	int fd, written, bytes, idata = 0, ret, idle = 0;
+	size_t got;
+	s64 nul;
+
+	amp_rpc_print(c, "\nRemote>Baremetal Remote Procedure Call (RPC) Demonstration\r\n");
+	amp_rpc_print(c, "\nRemote>***************************************************\r\n");
+	amp_rpc_print(c, "\nRemote>Rpmsg based retargetting to proxy initialized..\r\n");
+	amp_rpc_print(c, "\nRemote>FileIO demo ..\r\n");
+	amp_rpc_print(c, "\nRemote>Creating a file on master and writing to it..\r\n");
+	fd = amp_sys_open(c, fname, 0100 | 01 | 02000, 0600);
+	amp_rpc_printf(c, "\nRemote>Opened file '%s' with fd = %d\r\n", fname, fd);
+	written = amp_sys_write(c, fd, wbuff, strlen(wbuff));
+	amp_rpc_printf(c, "\nRemote>Wrote to fd = %d, size = %d, content = %s\r\n", fd, written, wbuff);
+	amp_sys_close(c, fd);
+	amp_rpc_printf(c, "\nRemote>Closed fd = %d\r\n", fd);
+
+	amp_rpc_print(c, "\nRemote>Reading a file on master and displaying its contents..\r\n");
+	fd = amp_sys_open(c, fname, 0, 0600);
+	amp_rpc_printf(c, "\nRemote>Opened file '%s' with fd = %d\r\n", fname, fd);
+	memset(rbuff, 0, sizeof(c->rbuff));
+	bytes = amp_sys_read(c, fd, 1024, rbuff, &got); /* one read(): at most 480 */
+	nul = (s64)bytes + 1; /* the demo's off-by-one NUL, where it lands inside */
+	if (nul >= 0 && nul < sizeof(c->rbuff))
+		rbuff[nul] = 0;
+	rbuff[sizeof(c->rbuff) - 1] = 0;
+	amp_rpc_printf(c, "\nRemote>Read from fd = %d, size = %d, printing contents below .. %s\r\n",
+		       fd, bytes, (char *)rbuff);
+	amp_sys_close(c, fd);
+	amp_rpc_printf(c, "\nRemote>Closed fd = %d\r\n", fd);
+
+	/* the real loop ends only on "no"; after RPC_IDLE_PASSES passes that
+	 * read nothing it ends as "no" would (as the simulator does) */
+	while (!c->abort) {
+		size_t before = c->console_bytes;
+
+		amp_rpc_print(c, "\nRemote>Remote firmware using scanf and printf ..\r\n");
+		amp_rpc_print(c, "\nRemote>Scanning user input from master..\r\n");
+		amp_rpc_print(c, "\nRemote>Enter name\r\n");
+		ret = amp_rpc_scan_word(c, ubuff);
+		if (ret) {
+			amp_rpc_print(c, "\nRemote>Enter age\r\n");
+			ret = amp_rpc_scan_int(c, &idata);
+			if (ret) {
+				amp_rpc_print(c, "\nRemote>Enter value for pi\r\n");
+				ret = amp_rpc_scan_float(c, pi, sizeof(pi));
+				if (ret) {
+					amp_rpc_printf(c, "\nRemote>User name = '%s'\r\n", ubuff);
+					amp_rpc_printf(c, "\nRemote>User age = '%d'\r\n", idata);
+					amp_rpc_printf(c, "\nRemote>User entered value of pi = '%s'\r\n", pi);
+				}
+			}
+		}
+		if (!ret) {
+			amp_rpc_scan_word(c, ubuff);
+			amp_rpc_print(c, "Remote> Invalid value. Starting again....");
+		} else {
+			amp_rpc_print(c, "\nRemote>Repeat demo ? (enter yes or no) \r\n");
+			amp_rpc_scan_word(c, ubuff);
+			if (strcmp(ubuff, "no") && strcmp(ubuff, "yes")) {
+				amp_rpc_print(c, "\nRemote>Invalid option. Starting again....\r\n");
+			} else if (!strcmp(ubuff, "no")) {
+				amp_rpc_print(c, "\nRemote>RPC retargetting quitting ...\r\n");
+				break;
+			}
+		}
+		if (c->console_bytes != before)
+			idle = 0;
+		else if (++idle >= RPC_IDLE_PASSES)
+			break;
+	}
+	if (c->abort)
+		return;
+	amp_rpc_print(c, "\nRemote> Firmware's rpmsg-rpc-channel going down! \r\n");
+	if (c->abort)
+		return;
+	/* TERM, no reply awaited; then rpmsg_destroy_ept() */
+	amp_rpc_req(rbuff, RPC_TERM, 0, 0, 0);
+	amp_reply(c, rbuff, AMP_HDR_LEN);
+	amp_ns(c, 1);
+	c->quiet = true;
 }
 
 static void amp_matmul(struct amp_core *c, const u8 *d, size_t len)
@@ -483,10 +918,12 @@ static void amp_matmul(struct amp_core *c, const u8 *d, size_t len)
 		if (148 + 4 * i + 4 <= len)
 			b[i] = get_unaligned_le32(d + 148 + 4 * i);
 	}
+	/* Matrix_Multiply(): r->size = m->size; i < m->size, j < n->size,
+	 * k < r->size, unsigned; the simulator (MatmulApp) stops at 6 */
 	n = min_t(u32, a[0], 6);
-	p[0] = n;
+	p[0] = a[0];
 	for (i = 0; i < n; i++)
-		for (j = 0; j < n; j++)
+		for (j = 0; j < min_t(u32, b[0], 6); j++)
 			for (k = 0; k < n; k++)
 				p[1 + i * 6 + j] += a[1 + i * 6 + k] * b[1 + k * 6 + j];
 	for (i = 0; i < 37; i++)
@@ -503,8 +940,27 @@ static void amp_receive(struct amp_core *c, u32 src, u32 dst, const u8 *d, size_
 	c->nmsgs++;
 	if (c->app == APP_HANG)
 		return;
-	if (c->app == APP_RPC)
-		return amp_rpc_step(c, c->pc ? d : NULL, c->pc ? len : 0);
+	if (c->app == APP_RPC) {
+		/* rpmsg_rpc_ept_cb(): TERM destroys the endpoint and wakes no
+		 * one (the demo then waits forever); the first message lets
+		 * rpmsg_rpc_init() return; later ones are the awaited reply */
+		if (len >= 4 && get_unaligned_le32(d) == RPC_TERM) {
+			c->waiting = false;
+			c->rpc_go = false;
+			c->rpc_done = true;
+			amp_ns(c, 1);
+			c->quiet = true;
+		} else if (!c->rpc_go && !c->rpc_done) {
+			c->rpc_go = true;
+			c->rpc_held = true;
+		} else if (c->waiting) {
+			memcpy(c->resp, d, min(len, c->resp_cap));
+			c->resp_got = len;
+			c->waiting = false;
+			c->rpc_held = true;
+		}
+		return;
+	}
 	if (len >= 4 && get_unaligned_le32(d) == AMPSIM_SHUTDOWN_WORD) {
 		amp_ns(c, 1); /* queued after pending (slow) replies */
 		c->quiet = true;
@@ -529,6 +985,10 @@ static void amp_poll_tx(struct amp_core *c)
 	bool got = false;
 
 	while (amp_driver_ok(c) && !c->dead && c->last_avail[1] != READ_ONCE(vr->avail->idx)) {
+		/* rpc: one message at a time, as the simulator delivers them:
+		 * the next stays in the ring until the demo made its next call */
+		if (c->app == APP_RPC && c->rpc_held)
+			break;
 		struct amp_rpmsg_hdr *h = (void *)buf;
 		struct vring_desc *d;
 		u16 head, used;
@@ -595,13 +1055,21 @@ static int amp_remote(void *arg)
 		}
 		if (!c->ready)
 			continue;
-		if (c->app == APP_CRASH && c->m.crash_after_ms && time_after_eq(jiffies, c->crash_at)) {
+		if (c->app == APP_CRASH && c->m.crash_after_ms && !c->quiet &&
+		    time_after_eq(jiffies, c->crash_at)) {
 			amp_crash(c);
 			continue;
 		}
 		amp_poll_tx(c);
 		if (!c->dead)
 			amp_flush(c);
+		if (c->app == APP_RPC && c->rpc_go && !c->rpc_done && !c->dead) {
+			c->rpc_done = true;
+			amp_rpc_demo(c); /* returns when done, or aborted by a stop */
+			c->rpc_held = false;
+			if (!c->dead)
+				amp_flush(c);
+		}
 	}
 	list_for_each_entry_safe(o, n, &c->out, node)
 		kfree(o);
@@ -625,8 +1093,8 @@ static int amp_start(struct rproc *rproc)
 	c->ready = c->dead = c->quiet = false;
 	c->dest = RPMSG_ADDR_ANY;
 	c->nmsgs = 0;
-	c->pc = 0;
-	c->in_len = 0;
+	c->rpc_go = c->rpc_done = c->rpc_held = c->waiting = c->abort = c->in_eof = false;
+	c->out_len = c->in_pos = c->in_end = c->console_bytes = 0;
 	c->kicked = false;
 	INIT_LIST_HEAD(&c->out);
 	dev_info(&rproc->dev, "ampsim: %s runs app %d\n", rproc->name, c->app);
