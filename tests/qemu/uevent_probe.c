@@ -109,10 +109,18 @@ static int writef(const char *path, const char *s)
 	return r;
 }
 
-/* pump both sockets for up to `ms` or until `done` */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* pump both sockets for up to `ms` (by the clock: poll() returns early
+ * whenever an event arrives) or until `done` */
 static void pump(int k, int u, struct counts *ck, struct counts *cu, int ms, int (*done)(struct counts *, struct counts *))
 {
-	for (int t = 0; t < ms; t += 20) {
+	for (long long end = now_ms() + ms; now_ms() < end;) {
 		struct pollfd p[2] = { { k, POLLIN, 0 }, { u, POLLIN, 0 } };
 		poll(p, 2, 20);
 		drain(k, 0, ck);
