@@ -9,6 +9,10 @@
 # AMPTEST-END, every test passed, and the kernel log has no BUG:, Oops,
 # WARNING: or Kernel panic (AMP_ALLOW_KERNEL_SPLAT=1 accepts them, for runs
 # that provoke a known kernel bug on purpose).
+# AMP_EXPECT_WARNING=ERE: a run that provokes one known kernel WARNING
+# (kernel-abi.md section 5) passes only if the log has exactly one
+# `WARNING:`, the text ERE, and no BUG:, Oops or Kernel panic (oops=panic
+# stays on, so an oops ends the run).
 set -uo pipefail
 kernel=$1 initrd=$2 outdir=$3 events=${4:-kernel} remotes=${5:-2} tmo=${6:-240}
 mkdir -p "$outdir"
@@ -51,7 +55,17 @@ if grep -aq 'events=udev-failed' "$console"; then
 	fail=1
 fi
 splat=$(grep -anE 'BUG:|Oops|WARNING:|Kernel panic' "$console")
-if [[ -n $splat ]]; then
+if [[ -n ${AMP_EXPECT_WARNING:-} ]]; then
+	nwarn=$(grep -ac 'WARNING:' "$console")
+	other=$(grep -anE 'BUG:|Oops|Kernel panic' "$console")
+	echo "run-vm: expected kernel WARNING ($AMP_EXPECT_WARNING); the log has $nwarn WARNING line(s):"
+	grep -anE -A3 'WARNING:' "$console" | head -n 8
+	if [[ $nwarn != 1 ]] || ! grep -aqE "$AMP_EXPECT_WARNING" "$console" || [[ -n $other ]]; then
+		echo "run-vm: FAIL: wanted exactly one WARNING matching '$AMP_EXPECT_WARNING' and no BUG:/Oops/panic"
+		[[ -n $other ]] && echo "$other"
+		fail=1
+	fi
+elif [[ -n $splat ]]; then
 	echo "run-vm: kernel splat in $console:"
 	echo "$splat"
 	[[ ${AMP_ALLOW_KERNEL_SPLAT:-0} == 1 ]] || fail=1
