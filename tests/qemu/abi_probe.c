@@ -519,6 +519,12 @@ int main(int argc, char **argv)
 	say("offline firmware newline only: %s", writef(RP "/firmware", "\n"));
 	say("offline firmware newline-cut: %s", writef(RP "/firmware", "ampsim-missing.elf\nrest"));
 	say("offline firmware reads: %s", readf(RP "/firmware"));
+	say("offline recovery bogus: %s", writef(RP "/recovery", "bogus"));
+	say("offline coredump bogus: %s", writef(RP "/coredump", "bogus"));
+	say("offline coredump inline: %s", writef(RP "/coredump", "inline"));
+	say("offline coredump reads: %s", readf(RP "/coredump"));
+	say("offline coredump disabled: %s", writef(RP "/coredump", "disabled\n"));
+	say("offline detach: %s", writef(RP "/state", "detach"));
 	say("missing start: %s", writef(RP "/state", "start"));
 	state("missing");
 	start_fw("notelf", "ampsim-notelf.bin");
@@ -570,6 +576,31 @@ int main(int argc, char **argv)
 	say("echo bind: %s", writef("/sys/bus/rpmsg/drivers/rpmsg_chrdev/bind", chan));
 	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/rpmsg", chan);
 	say("echo bound channel nodes: %s", list(p, NULL) [0] == 'r' ? "rpmsg<K>" : list(p, NULL));
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/src", chan);
+	say("echo bound channel src: %s", readf(p));
+	snprintf(p, sizeof(p), "/sys/bus/rpmsg/devices/%s/driver", chan);
+	say("echo bound channel driver: %s", exists(p) ? real(p) : "-");
+	say("echo detach while running: %s", writef(RP "/state", "detach"));
+	say("echo firmware reads while running: %s", readf(RP "/firmware"));
+	{
+		/* the bound node: its endpoint is the channel's; OpenAMP still
+		 * answers the first address that talked to it (probe-a) */
+		char bdir[512], bnode[300] = "", bp[600];
+		snprintf(bdir, sizeof(bdir), "/sys/bus/rpmsg/devices/%s/rpmsg", chan);
+		snprintf(bnode, sizeof(bnode), "%s", list(bdir, NULL));
+		snprintf(bp, sizeof(bp), "/dev/%s", bnode);
+		wait_path(bp, 1);
+		int bfd = open(bp, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+		say("echo open bound node: %s", bfd < 0 ? err(-1) : "ok");
+		if (bfd >= 0 && fd >= 0) {
+			say("echo bound node write: %s", err((int)write(bfd, "bound", 5)));
+			say("echo bound node poll first endpoint: %s", pollbits(fd, 5000));
+			say("echo bound node read first endpoint: %s", err((int)read(fd, bp, sizeof(bp))));
+			say("echo bound node poll: %s", pollbits(bfd, 0));
+			say("echo bound node DESTROY_EPT: %s", err(ioctl(bfd, DESTROY_EPT)));
+			close(bfd);
+		}
+	}
 	/* the ctrl fd must not survive the stop (kernel-abi.md section 5) */
 	close(cfd);
 

@@ -4,7 +4,12 @@
 # and 6.12 kernels runs against ampsim, and its transcript must equal the
 # kernels' (expected/abi_probe.txt).
 #
-#   sim-diff.sh LAYOUT AMPSIM QEMU_MKFW PROBE EXPECTED [OUTDIR]
+#   sim-diff.sh LAYOUT AMPSIM QEMU_MKFW PROBE EXPECTED [OUTDIR [PROXY]]
+#
+# With PROXY (tests/abi's rpmsg_proxy_static), the rpc firmware runs next
+# with each console input of run-demo.sh that has an expected transcript
+# (expected/rpmsg_<demo>.txt, from the VM runs): the remote's every request
+# and its console text must be the same on both backends.
 #
 # ampsim runs with the harness's two cores (ffe00000.r5f, ffe90000.r5f) on
 # the firmware files make-firmware.sh writes (ampsim mkfw, plus qemu_mkfw for
@@ -14,7 +19,7 @@
 # Exit 0 equal, 1 different or broken, 77 skip (no FUSE or no mount
 # namespace here; never under CI=true).
 set -uo pipefail
-layout=$1 ampsim=$2 mkfw=$3 probe=$4 expected=$5 outdir=${6:-}
+layout=$1 ampsim=$2 mkfw=$3 probe=$4 expected=$5 outdir=${6:-} proxy=${7:-}
 here=$(cd "$(dirname "$0")" && pwd)
 runns=$here/../abi/run-in-ns.sh
 SKIP=77
@@ -103,3 +108,36 @@ if ! diff -u "$expected" "$out"; then
 	exit 1
 fi
 say "the simulator's transcript equals $expected"
+[[ -n $proxy ]] || exit 0
+
+# ---- the rpc firmware and the proxy, as run-demo.sh runs them in the VM ----
+[[ -x $proxy ]] || fail "not executable: $proxy"
+rp=$tmp/sys/class/remoteproc/remoteproc0
+for demo in proxy proxy-tricky; do
+	exp=$(dirname "$expected")/rpmsg_${demo//-/_}.txt
+	[[ -f $exp ]] || continue
+	files=$tmp/files-$demo
+	mkdir -p "$files"
+	"$here/run-demo.sh" --console-input "$demo" >"$tmp/console.in" || fail "no console input for $demo"
+	[[ $(cat "$rp/state") == offline ]] || fail "remoteproc0 not offline before $demo"
+	printf image_rpc_demo >"$rp/firmware" && printf start >"$rp/state" || fail "starting image_rpc_demo"
+	for ((i = 0; i < 500; i++)); do
+		grep -qx rpmsg-openamp-demo-channel "$tmp"/sys/bus/rpmsg/devices/*/name 2>/dev/null && break
+		sleep 0.01
+	done
+	"$runns" "$tmp" -- "$proxy" -v --dir "$files" --console-in "$tmp/console.in" --deadline 30000 \
+		>"$tmp/demo.out" 2>"$tmp/demo.err"
+	prc=$?
+	dout=${outdir:-$tmp}/rpmsg_${demo//-/_}.out
+	{
+		sed 's/^/  | /' "$tmp/demo.err" "$tmp/demo.out"
+		[[ $prc == 0 ]] && echo "ok $demo"
+	} >"$dout"
+	printf stop >"$rp/state" 2>/dev/null
+	if ! diff -u "$exp" "$dout"; then
+		say "FAIL: $demo: the simulator's rpc remote differs from the emulated one on the real kernels ($exp)"
+		logs
+		exit 1
+	fi
+	say "$demo: the simulator's rpc transcript equals $exp"
+done
