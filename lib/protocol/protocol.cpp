@@ -707,6 +707,11 @@ std::optional<std::string> nameProblem(std::string_view text)
 	return std::nullopt;
 }
 
+std::optional<std::string> firmwareNameProblem(std::string_view text)
+{
+	return stringProblem(text, StringKind::Firmware);
+}
+
 ErrorInfo ErrorInfo::from(const Error &error)
 {
 	return ErrorInfo{error.name(), error.code, error.context};

@@ -48,6 +48,11 @@ std::optional<RemoteState> parseRemoteState(std::string_view text);
 // ASCII without spaces), or nullopt when it is one.
 std::optional<std::string> nameProblem(std::string_view text);
 
+// Why `text` is not a firmware name the kernel may be asked to load (a
+// relative name under its search path: no "..", not absolute, no control
+// characters, at most kMaxPath bytes), or nullopt when it is one.
+std::optional<std::string> firmwareNameProblem(std::string_view text);
+
 // ---- Requests (client -> ampd); each carries an id the reply echoes ----
 
 // First request on a connection: the versions the peers speak.
