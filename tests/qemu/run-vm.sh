@@ -20,6 +20,9 @@ console=$outdir/console.log transcript=$outdir/transcript.log
 rm -f "$console" "$transcript" "$outdir"/results.txt "$outdir"/*.out
 
 append="console=ttyS0 panic=-1 oops=panic loglevel=7 ampsim_rproc.remotes=$remotes amp.events=$events"
+# extra kernel parameters, e.g. AMP_QEMU_APPEND=tsc=unstable forces the
+# jiffies clocksource that a loaded host gives about half the boots anyway
+append+=${AMP_QEMU_APPEND:+ $AMP_QEMU_APPEND}
 [[ ${AMP_ALLOW_KERNEL_SPLAT:-0} == 1 ]] && append=${append/oops=panic /}
 start=$(date +%s.%N)
 timeout --foreground -k 5 "$tmo" qemu-system-x86_64 -accel tcg -m 256M -smp 1 -nographic -no-reboot \
