@@ -3,6 +3,7 @@
 // documented behaviour (kernel-abi.md sections 2, 3 and 5), on every layout.
 #include "test_support.h"
 
+#include <atomic>
 #include <climits>
 #include <csignal>
 #include <cstring>
@@ -262,7 +263,7 @@ TEST_P(Rpmsg, BlockedReaderIsInterruptedBySignal)
 	struct sigaction sa {};
 	sa.sa_handler = [](int) {};
 	sigaction(SIGUSR1, &sa, nullptr); // no SA_RESTART
-	int readErr = 0;
+	std::atomic<int> readErr{0};
 	std::atomic<bool> entered{false};
 	pthread_t self;
 	std::thread reader([&] {
@@ -282,7 +283,7 @@ TEST_P(Rpmsg, BlockedReaderIsInterruptedBySignal)
 		return false;
 	}));
 	reader.join();
-	EXPECT_EQ(readErr, EINTR);
+	EXPECT_EQ(readErr.load(), EINTR);
 	close(fd);
 	signal(SIGUSR1, SIG_DFL);
 }

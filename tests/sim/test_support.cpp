@@ -93,6 +93,7 @@ Simulator::~Simulator()
 	if (!root_.empty()) {
 		std::string cmd = "rm -rf '" + root_ + "'";
 		(void)!system(cmd.c_str());
+		unlink(errPath_.c_str());
 	}
 }
 
