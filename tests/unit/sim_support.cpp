@@ -73,6 +73,7 @@ bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds dead
 	while (!cond()) {
 		if (std::chrono::steady_clock::now() > end)
 			return false;
+		// sysfs state changes raise no event (kernel-abi.md 1): re-read.
 		std::this_thread::sleep_for(2ms);
 	}
 	return true;
