@@ -6,6 +6,12 @@
 # test's output on ttyS1 (the transcript), then powers the VM off.
 # Kernel command line: amp.events=udev starts systemd-udevd first.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+# The in-VM C++ programs (ampd, ampctl, dynlink_probe) are the build's own,
+# sanitized under AMP_SANITIZE: CI's options (tests/run.sh), plus a smaller
+# quarantine (default 256 MiB per process) so that a daemon and a few clients
+# stay well inside the VM's 256 MiB. The shadow memory is reserved, not used.
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null

@@ -23,15 +23,37 @@ cp "$list" "$root/tests/list"
 install -m 0755 "$here/run-demo.sh" "$root/tests/run-demo.sh"
 [[ -d $fwdir ]] && cp -a "$fwdir"/. "$root/lib/firmware/"
 
-# a file and the shared libraries it needs, at the same absolute paths
-copy_closure() {
-	local f=$1 dest=$2 lib
+# A file and the shared libraries `ldd` lists for it, the dynamic loader
+# included. System libraries keep their absolute paths. A library from
+# anywhere else (the build tree's libamp.so.0, found through the binary's
+# RUNPATH) goes to /usr/lib, which the loader searches by default: its build
+# path may be under /tmp, which init.sh covers with a tmpfs. Files from the
+# build tree lose their debug info (ASan/UBSan builds are large, the
+# initramfs lives in the VM's RAM) but keep their symbol table, so sanitizer
+# reports still name functions; `addr2line -e <build binary>` gives lines.
+is_system_path() { [[ $1 == /lib/* || $1 == /lib64/* || $1 == /usr/lib/* || $1 == /bin/* || $1 == /usr/bin/* ]]; }
+copy_file() {
+	local src=$1 dest=$2
 	mkdir -p "$root$(dirname "$dest")"
-	cp -L "$f" "$root$dest"
-	for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
-		[[ -e $root$lib ]] && continue
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
+	cp -L "$src" "$root$dest"
+	if ! is_system_path "$src"; then
+		strip --strip-debug "$root$dest"
+	fi
+}
+copy_closure() {
+	local f=$1 dest=$2 lib deps target
+	copy_file "$f" "$dest"
+	deps=$(ldd "$f" 2>&1 || true)
+	if grep -q 'not found' <<<"$deps"; then
+		echo "make-initramfs: $f: a library is missing:" >&2
+		echo "$deps" >&2
+		exit 1
+	fi
+	for lib in $(grep -o '/[^ ]*' <<<"$deps" || true); do
+		target=$lib
+		is_system_path "$lib" || target=/usr/lib/$(basename "$lib")
+		[[ -e $root$target ]] && continue
+		copy_file "$lib" "$target"
 	done
 }
 for b in "$@"; do
