@@ -41,8 +41,11 @@ echo "AMPTEST-BEGIN kernel=$(uname -r) events=$events" >$out
 while read -r name tmo cmd; do
 	case "$name" in '' | '#'*) continue ;; esac
 	echo "=== $name" >$out
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	AMP_EVENTS=$events timeout "$tmo" sh -c "$cmd" >/tmp/test.out 2>&1
 	rc=$?
+	# on the console only: the transcripts are compared with expected files
+	echo "AMPTEST-TIME $name $(awk -v t0="$t0" '{ printf "%.2f", $1 - t0 }' /proc/uptime) s"
 	cat /tmp/test.out >$out
 	if [ $rc = 0 ]; then
 		res="PASS"

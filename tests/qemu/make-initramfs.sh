@@ -21,6 +21,7 @@ done
 install -m 0755 "$here/init.sh" "$root/init"
 cp "$list" "$root/tests/list"
 install -m 0755 "$here/run-demo.sh" "$root/tests/run-demo.sh"
+install -m 0755 "$here/ampd-e2e.sh" "$root/tests/ampd-e2e.sh"
 [[ -d $fwdir ]] && cp -a "$fwdir"/. "$root/lib/firmware/"
 
 # A file and the shared libraries `ldd` lists for it, the dynamic loader

@@ -8,10 +8,15 @@
  *   vmtool notify-start SOCKET TIMEOUT_MS CMD [ARG...]
  *       bind a datagram socket at SOCKET, start CMD in the background with
  *       NOTIFY_SOCKET=SOCKET, and wait until it sends READY=1 (sd_notify),
- *       exits, or TIMEOUT_MS passes. Prints "pid N" and exits 0 when ready;
- *       1 if CMD exited first (it is reaped), 5 on timeout (CMD left running,
- *       its pid printed). The daemon's readiness is an event this way, not a
- *       retry loop on its control socket.
+ *       exits, or TIMEOUT_MS passes. Prints "MAINPID CHILDPID" and exits 0
+ *       when ready (MAINPID as the daemon announced it, else CMD's pid: CMD
+ *       may be a shell that runs the daemon and records its exit status);
+ *       1 if CMD exited first (it is reaped), 5 on timeout (CMD left
+ *       running, the pids printed). The daemon's readiness is an event this
+ *       way, not a retry loop on its control socket.
+ *   vmtool wait-exit PID TIMEOUT_MS
+ *       wait until process PID (not necessarily our child) has exited: 0, or
+ *       5 when TIMEOUT_MS passed first. A pidfd, so no polling of /proc.
  *
  * Static C, absolute paths, no dependencies: like abi_probe, it runs in the
  * initramfs without a sanitizer runtime.
@@ -34,7 +39,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: vmtool runas UID GID CMD [ARG...]\n"
-			"       vmtool notify-start SOCKET TIMEOUT_MS CMD [ARG...]\n");
+			"       vmtool notify-start SOCKET TIMEOUT_MS CMD [ARG...]\n"
+			"       vmtool wait-exit PID TIMEOUT_MS\n");
 	return 2;
 }
 
@@ -90,10 +96,11 @@ static int notify_start(int argc, char **argv)
 	}
 	/* a pidfd makes the child's exit a poll() event like the datagram */
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	long mainpid = pid;
 	for (;;) {
 		long long left = deadline - now_ms();
 		if (left <= 0) {
-			printf("pid %d\n", (int)pid);
+			printf("%ld %d\n", mainpid, (int)pid);
 			fprintf(stderr, "vmtool notify-start: no READY=1 within %s ms\n", argv[2]);
 			return 5;
 		}
@@ -109,11 +116,16 @@ static int notify_start(int argc, char **argv)
 			if (len > 0) {
 				buf[len] = 0;
 				/* newline-separated assignments; READY=1 may be anywhere */
+				int ready = 0;
 				for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-					if (!strcmp(line, "READY=1")) {
-						printf("pid %d\n", (int)pid);
-						return 0;
-					}
+					if (!strcmp(line, "READY=1"))
+						ready = 1;
+					else if (!strncmp(line, "MAINPID=", 8))
+						mainpid = strtol(line + 8, NULL, 10);
+				}
+				if (ready) {
+					printf("%ld %d\n", mainpid, (int)pid);
+					return 0;
 				}
 			}
 		}
@@ -128,6 +140,29 @@ static int notify_start(int argc, char **argv)
 	}
 }
 
+static int wait_exit(int argc, char **argv)
+{
+	if (argc != 3)
+		return usage();
+	int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)strtol(argv[1], NULL, 10), 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? 0 : 1; /* ESRCH: gone (and reaped) already */
+	long long deadline = now_ms() + strtoll(argv[2], NULL, 10);
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return 5;
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		int n = poll(&p, 1, (int)left);
+		if (n > 0)
+			return 0; /* readable: the process has exited */
+		if (n < 0 && errno != EINTR) {
+			perror("vmtool wait-exit: poll");
+			return 1;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -136,5 +171,7 @@ int main(int argc, char **argv)
 		return runas(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "notify-start"))
 		return notify_start(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "wait-exit"))
+		return wait_exit(argc - 1, argv + 1);
 	return usage();
 }
