@@ -37,7 +37,7 @@ copy_file() {
 	local src=$1 dest=$2
 	mkdir -p "$root$(dirname "$dest")"
 	cp -L "$src" "$root$dest"
-	if ! is_system_path "$src"; then
+	if ! is_system_path "$src" && [[ $(head -c 4 "$src") == $'\x7fELF' ]]; then
 		strip --strip-debug "$root$dest"
 	fi
 }

@@ -13,7 +13,8 @@
  *       may be a shell that runs the daemon and records its exit status);
  *       1 if CMD exited first (it is reaped), 5 on timeout (CMD left
  *       running, the pids printed). The daemon's readiness is an event this
- *       way, not a retry loop on its control socket.
+ *       way, not a retry loop on its control socket. CMD's stdout is our
+ *       stderr, so that $(vmtool notify-start ...) returns when we do.
  *   vmtool wait-exit PID TIMEOUT_MS
  *       wait until process PID (not necessarily our child) has exited: 0, or
  *       5 when TIMEOUT_MS passed first. A pidfd, so no polling of /proc.
@@ -89,6 +90,9 @@ static int notify_start(int argc, char **argv)
 		return 1;
 	}
 	if (pid == 0) {
+		/* stdout is for the pids: $(vmtool notify-start ...) must see
+		 * EOF when we exit, not when the daemon does */
+		dup2(2, 1);
 		setenv("NOTIFY_SOCKET", path, 1);
 		execvp(argv[3], argv + 3);
 		fprintf(stderr, "vmtool notify-start: %s: %s\n", argv[3], strerror(errno));
