@@ -196,6 +196,11 @@ Result<void> Remoteproc::setRecovery(bool enabled) const
 	return root_.writeAttr(attr("recovery"), enabled ? "enabled" : "disabled");
 }
 
+Result<void> Remoteproc::recover() const
+{
+	return root_.writeAttr(attr("recovery"), "recover");
+}
+
 std::string describeStartError(int err)
 {
 	switch (err) {

@@ -82,6 +82,10 @@ public:
 	[[nodiscard]] Result<void> stop() const;
 	[[nodiscard]] Result<void> detach() const;
 	[[nodiscard]] Result<void> setRecovery(bool enabled) const;
+	// Write "recover": rproc_trigger_recovery() reboots a crashed core with
+	// its current firmware inside the write (seconds: off the event loop);
+	// on any other state the kernel does nothing and returns success.
+	[[nodiscard]] Result<void> recover() const;
 
 private:
 	Remoteproc(const SysfsRoot &root, int index);

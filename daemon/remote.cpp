@@ -1,0 +1,856 @@
+// SPDX-License-Identifier: MIT
+// A remote core's life cycle: start (firmware checked before the core is
+// touched), waiting for its channels, the OpenAMP graceful stop, crash
+// detection and restarts. Blocking kernel writes go to the BlockingWorker.
+#include "remote.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "base/log.h"
+
+namespace amp::daemon {
+
+namespace {
+
+std::string ms(Millis d)
+{
+	return std::to_string(d.count()) + " ms";
+}
+
+// What the kernel layout tells the inspector (firmware.h InspectOptions).
+kernel::InspectOptions inspectOptionsFor(const SysfsRoot &root)
+{
+	kernel::InspectOptions o;
+	o.vdevProbedSeparately = kernel::guessLayoutFromDrivers(root) == kernel::RpmsgLayout::CtrlDevice;
+	return o;
+}
+
+} // namespace
+
+// What a start job found out, carried back to the loop.
+struct Remote::JobOutcome {
+	Result<void> result;
+	bool touchedCore = false; // false: refused before any write to the core
+	std::optional<kernel::FirmwareReport> report;
+	std::string firmware; // the kernel's firmware attribute afterwards
+	kernel::RprocStateWord kernelState;
+};
+
+template <typename F> auto Remote::guard(F f)
+{
+	return [weak = std::weak_ptr<Remote *>(self_), f = std::move(f)](auto &&...args) mutable {
+		if (auto alive = weak.lock())
+			f(std::forward<decltype(args)>(args)...);
+	};
+}
+
+Remote::Remote(RemoteContext &context, int index, std::string alias, std::string kernelName,
+	       const RemoteConfig *config, RemoteTimings timings)
+	: ctx_(context), index_(index), alias_(std::move(alias)), kernelName_(std::move(kernelName)), config_(config),
+	  timings_(timings), self_(std::make_shared<Remote *>(this))
+{
+	if (config_) {
+		timings_.startToChannel = config_->startToChannel;
+		timings_.shutdown = config_->shutdownDeadline;
+	}
+}
+
+Remote::~Remote()
+{
+	self_.reset();
+	Error gone{ESHUTDOWN, "ampd is shutting down"};
+	for (auto &w : std::exchange(startWaiters_, {}))
+		w(unexpected(gone));
+	for (auto &w : std::exchange(stopWaiters_, {}))
+		w(unexpected(gone));
+}
+
+// ---- state ----------------------------------------------------------------
+
+bool Remote::fire(RemoteEvent event, const std::string &reason)
+{
+	auto next = nextState(state_, event);
+	if (!next) {
+		log::remote()->debug("{}: {} ignored in state {} ({})", alias_, toString(event), protocol::toString(state_),
+				     reason);
+		return false;
+	}
+	setState(*next, reason);
+	return true;
+}
+
+void Remote::setState(RemoteState next, const std::string &reason)
+{
+	if (next == state_)
+		return;
+	RemoteState from = state_;
+	state_ = next;
+	auto level = next == RemoteState::Crashed || next == RemoteState::Error ? spdlog::level::warn
+										  : spdlog::level::info;
+	log::remote()->log(level, "{}: {} -> {} ({})", alias_, protocol::toString(from), protocol::toString(next),
+			   reason);
+	if (next != RemoteState::Starting && next != RemoteState::Stopping)
+		deadline_.reset();
+	schedulePoll();
+	ctx_.publish(protocol::StateEvent{alias_, from, next, reason});
+	ctx_.changed();
+}
+
+void Remote::schedulePoll()
+{
+	Millis interval{0};
+	switch (state_) {
+	case RemoteState::Starting:
+	case RemoteState::Stopping:
+		interval = timings_.transitionPoll;
+		break;
+	case RemoteState::Running:
+	case RemoteState::RunningDegraded:
+	case RemoteState::Attached:
+	case RemoteState::Crashed: // the kernel's own recovery may bring it back
+		interval = timings_.upPoll;
+		break;
+	default:
+		// Offline, detached, error: only a uevent (poke) or a request
+		// changes anything, so an idle daemon never wakes up.
+		break;
+	}
+	if (interval.count() == 0) {
+		pollTimer_.reset();
+		return;
+	}
+	auto t = ctx_.loop.addTimer(interval, guard([this] { pollNow(); }));
+	if (t)
+		pollTimer_ = std::move(*t);
+	else
+		log::remote()->error("{}: cannot arm the state poll: {}", alias_, t.error().message());
+}
+
+void Remote::pollNow()
+{
+	if (state_ == RemoteState::Starting || state_ == RemoteState::Stopping)
+		ctx_.rescanChannels();
+	poke();
+	schedulePoll();
+}
+
+void Remote::poke()
+{
+	auto rp = kernel::Remoteproc::open(ctx_.root, index_);
+	if (!rp)
+		return; // gone: the manager removes us on its uevent
+	auto word = rp->state();
+	if (!word) {
+		log::remote()->warn("{}: cannot read the state: {}", alias_, word.error().message());
+		return;
+	}
+	handleKernelState(*word);
+}
+
+void Remote::handleKernelState(const kernel::RprocStateWord &word)
+{
+	kernelState_ = word;
+	using K = kernel::RprocState;
+	switch (word.state) {
+	case K::Crashed:
+		if (state_ == RemoteState::Stopping || state_ == RemoteState::Crashed || state_ == RemoteState::Loading)
+			return; // a stop goes on; a start's outcome comes from its job
+		if (fire(RemoteEvent::Crash, "the kernel reports a crash")) {
+			finishStart(unexpected(EIO, "remote " + alias_ + " crashed while starting"));
+			onFailure("crashed");
+		}
+		return;
+	case K::Offline:
+		if (state_ == RemoteState::Starting) {
+			fire(RemoteEvent::KernelOffline, "the core went offline while starting");
+			finishStart(unexpected(EIO, "remote " + alias_ + " went offline while starting"));
+		} else if (state_ != RemoteState::Stopping && state_ != RemoteState::Loading) {
+			fire(RemoteEvent::KernelOffline, "stopped outside ampd");
+		}
+		return;
+	case K::Running:
+	case K::Attached:
+		if (state_ == RemoteState::Starting) {
+			evaluateStarting();
+		} else if (state_ == RemoteState::Offline || state_ == RemoteState::Error ||
+			   state_ == RemoteState::Detached || state_ == RemoteState::Crashed) {
+			bool recovered = state_ == RemoteState::Crashed;
+			enterStarting(recovered ? "recovered by the kernel" : "started outside ampd", std::nullopt);
+		}
+		return;
+	case K::Detached:
+		if (state_ != RemoteState::Stopping && state_ != RemoteState::Loading)
+			fire(RemoteEvent::KernelDetached, "the kernel reads detached");
+		return;
+	default:
+		return;
+	}
+}
+
+void Remote::discover()
+{
+	auto rp = kernel::Remoteproc::open(ctx_.root, index_);
+	if (!rp)
+		return;
+	if (auto fw = rp->firmware())
+		firmware_ = *fw;
+	auto word = rp->state();
+	if (!word) {
+		log::remote()->warn("{}: cannot read the state: {}", alias_, word.error().message());
+		return;
+	}
+	kernelState_ = *word;
+	using K = kernel::RprocState;
+	log::remote()->info("{}: found remoteproc{} \"{}\", kernel state {}", alias_, index_, kernelName_, word->word);
+	switch (word->state) {
+	case K::Running:
+	case K::Attached:
+		enterStarting("adopting a core that is already " + word->word, std::nullopt);
+		return;
+	case K::Detached:
+		fire(RemoteEvent::KernelDetached, "the kernel reads detached");
+		return;
+	case K::Crashed:
+		setState(RemoteState::Crashed, "found crashed");
+		onFailure("found crashed");
+		return;
+	case K::Offline:
+		if (config_ && config_->autostart)
+			start(std::nullopt, false, "autostart", [alias = alias_](Result<protocol::ActionReply> r) {
+				if (!r)
+					log::remote()->error("{}: autostart failed: {}", alias, r.error().context);
+			});
+		return;
+	default:
+		log::remote()->warn("{}: kernel state \"{}\" is not one ampd drives", alias_, word->word);
+		return;
+	}
+}
+
+// ---- information ------------------------------------------------------------
+
+protocol::RemoteInfo Remote::info() const
+{
+	protocol::RemoteInfo i;
+	i.name = alias_;
+	i.index = static_cast<uint32_t>(index_);
+	i.kernelName = kernelName_;
+	i.state = state_;
+	i.firmware = firmware_;
+	for (const auto &c : channels_)
+		if (std::find(i.channels.begin(), i.channels.end(), c.service) == i.channels.end())
+			i.channels.push_back(c.service);
+	return i;
+}
+
+std::vector<protocol::ChannelInfo> Remote::channels() const
+{
+	std::vector<protocol::ChannelInfo> out;
+	for (const auto &c : channels_) {
+		protocol::ChannelInfo i;
+		i.remote = alias_;
+		i.channel = c.service;
+		i.src = c.nameSrc >= 0 ? static_cast<uint32_t>(c.nameSrc) : protocol::kAddrAny;
+		i.dst = c.dst ? *c.dst : c.nameDst >= 0 ? static_cast<uint32_t>(c.nameDst) : protocol::kAddrAny;
+		out.push_back(std::move(i));
+	}
+	return out;
+}
+
+bool Remote::hasChannel(std::string_view service) const
+{
+	return std::any_of(channels_.begin(), channels_.end(), [&](const auto &c) { return c.service == service; });
+}
+
+protocol::ActionReply Remote::reply(const std::string &detail) const
+{
+	return protocol::ActionReply{alias_, state_, detail};
+}
+
+std::string Remote::elapsed() const
+{
+	return ms(std::chrono::duration_cast<Millis>(Clock::now() - phaseStart_));
+}
+
+std::string Remote::channelList(const std::vector<std::string> &names) const
+{
+	std::string s;
+	for (size_t i = 0; i < names.size(); i++)
+		s += (i ? ", \"" : "\"") + names[i] + "\"";
+	return s;
+}
+
+// ---- channels -----------------------------------------------------------------
+
+void Remote::setChannels(std::vector<kernel::RpmsgChannel> channels)
+{
+	auto key = [](const kernel::RpmsgChannel &c) { return c.device; };
+	auto contains = [&](const std::vector<kernel::RpmsgChannel> &set, const kernel::RpmsgChannel &c) {
+		return std::any_of(set.begin(), set.end(), [&](const auto &o) { return key(o) == key(c); });
+	};
+	std::vector<kernel::RpmsgChannel> old = std::exchange(channels_, std::move(channels));
+	bool changed = false;
+	auto publish = [&](const kernel::RpmsgChannel &c, bool up) {
+		changed = true;
+		protocol::ChannelEvent e;
+		e.up = up;
+		e.channel.remote = alias_;
+		e.channel.channel = c.service;
+		e.channel.src = c.nameSrc >= 0 ? static_cast<uint32_t>(c.nameSrc) : protocol::kAddrAny;
+		e.channel.dst = c.dst ? *c.dst : c.nameDst >= 0 ? static_cast<uint32_t>(c.nameDst) : protocol::kAddrAny;
+		log::rpmsg()->info("{}: channel \"{}\" {} ({})", alias_, c.service, up ? "up" : "down", c.device);
+		ctx_.publish(e);
+	};
+	for (const auto &c : old)
+		if (!contains(channels_, c))
+			publish(c, false);
+	for (const auto &c : channels_)
+		if (!contains(old, c))
+			publish(c, true);
+	if (!changed)
+		return;
+	ctx_.changed();
+
+	switch (state_) {
+	case RemoteState::Starting:
+		evaluateStarting();
+		break;
+	case RemoteState::RunningDegraded:
+		if (expectKnown_ && expectationMet() && (!expect_.names.empty() || expect_.any))
+			fire(RemoteEvent::Up, "channel " + channelList(expect_.names.empty() ? std::vector<std::string>{channels_.front().service} : expect_.names) + " up");
+		break;
+	case RemoteState::Running:
+	case RemoteState::Attached:
+		if (expectKnown_ && !expectationMet()) {
+			std::string why = "channel " + missingChannels() + " vanished";
+			fire(RemoteEvent::ChannelLost, why);
+			onFailure(why);
+		}
+		break;
+	case RemoteState::Stopping:
+		if (awaitingTeardown_ && !hasChannel(teardownChannel_)) {
+			awaitingTeardown_ = false;
+			writeStop("the remote acknowledged the shutdown message: channel \"" + teardownChannel_ +
+				  "\" gone after " + elapsed());
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+void Remote::setExpectation(const std::optional<kernel::FirmwareReport> &report)
+{
+	expect_ = {};
+	if (config_ && !config_->channels.empty())
+		expect_.names = config_->channels;
+	if (report && !report->rpmsg()) {
+		expect_.none = "the firmware has no rpmsg VDEV";
+	} else if (report && !report->nameService) {
+		expect_.none = "the firmware's rpmsg VDEV announces no channels";
+	} else if (expect_.names.empty()) {
+		expect_.any = true;
+	}
+	expectKnown_ = true;
+}
+
+bool Remote::expectationMet() const
+{
+	for (const auto &n : expect_.names)
+		if (!hasChannel(n))
+			return false;
+	return !expect_.any || !channels_.empty();
+}
+
+std::string Remote::missingChannels() const
+{
+	std::vector<std::string> missing;
+	for (const auto &n : expect_.names)
+		if (!hasChannel(n))
+			missing.push_back(n);
+	if (missing.empty())
+		return expect_.any ? "(any)" : "";
+	return channelList(missing);
+}
+
+// ---- start --------------------------------------------------------------------
+
+void Remote::start(std::optional<std::string> firmware, bool join, const std::string &who, Completion done)
+{
+	if (join && (state_ == RemoteState::Loading || state_ == RemoteState::Starting)) {
+		startWaiters_.push_back(std::move(done));
+		return;
+	}
+	if (join && (state_ == RemoteState::Running || state_ == RemoteState::Attached)) {
+		done(reply("already " + std::string(protocol::toString(state_))));
+		return;
+	}
+	if (!requestAllowed(Request::Start, state_)) {
+		done(unexpected(EBUSY, refusal(alias_, state_, Request::Start)));
+		return;
+	}
+	if (firmware) {
+		if (auto e = kernel::checkFirmwareName(*firmware); !e) {
+			done(unexpected(e.error()));
+			return;
+		}
+	}
+	startWaiters_.push_back(std::move(done));
+	beginStart(std::move(firmware), "start requested by " + who);
+}
+
+void Remote::beginStart(std::optional<std::string> firmware, const std::string &reason)
+{
+	RemoteState from = state_;
+	if (!fire(RemoteEvent::Start, reason)) {
+		finishStart(unexpected(EBUSY, refusal(alias_, state_, Request::Start)));
+		return;
+	}
+	restartTimer_.reset();
+	phaseStart_ = Clock::now();
+	std::string name = firmware ? *firmware : config_ && config_->firmware ? *config_->firmware : std::string();
+	bool disableRecovery = config_ != nullptr; // the configured restart policy decides, not the kernel
+	SysfsRoot root = ctx_.root;
+	int index = index_;
+
+	enum class Kind { Load, Attach, Recover } kind = from == RemoteState::Detached ? Kind::Attach
+							 : from == RemoteState::Crashed ? Kind::Recover
+											 : Kind::Load;
+	if (kind == Kind::Recover && firmware && *firmware != firmware_)
+		kind = Kind::Load; // a new image: stop the crashed core, then load
+	ctx_.worker.submit([=, this_ = guard([this](JobOutcome o) { onStartJobDone(std::move(o)); })]() mutable
+				   -> std::function<void()> {
+		JobOutcome out;
+		auto finish = [&]() -> std::function<void()> {
+			return [cb = std::move(this_), o = std::move(out)]() mutable { cb(std::move(o)); };
+		};
+		auto rp = kernel::Remoteproc::open(root, index);
+		if (!rp) {
+			out.result = unexpected(rp.error());
+			return finish();
+		}
+		auto inspect = [&](const std::string &fw) -> Result<void> {
+			auto loc = kernel::findFirmware(root, fw);
+			if (!loc) {
+				if (loc.error().code == ENOENT) {
+					std::string dirs;
+					for (const auto &d : kernel::firmwareSearchPath(root))
+						dirs += (dirs.empty() ? "" : ", ") + d;
+					return unexpected(ENOENT, "firmware \"" + fw + "\" not found in " + dirs);
+				}
+				return unexpected(loc.error());
+			}
+			auto report = kernel::inspectFirmwareFile(root, loc->rel, inspectOptionsFor(root));
+			if (!report)
+				return unexpected(report.error());
+			out.report = std::move(*report);
+			return {};
+		};
+		if (kind == Kind::Load) {
+			if (name.empty()) {
+				auto current = rp->firmware();
+				if (current)
+					name = *current;
+			}
+			if (name.empty()) {
+				out.result = unexpected(EINVAL, "no firmware given, configured or set in the kernel");
+				return finish();
+			}
+			if (auto r = inspect(name); !r) {
+				out.result = r;
+				return finish();
+			}
+			if (out.report->verdict == kernel::FirmwareVerdict::Refuse ||
+			    out.report->verdict == kernel::FirmwareVerdict::Unsafe) {
+				out.result = unexpected(ENOEXEC, "firmware \"" + name + "\" refused before touching the core: " +
+									 out.report->reason);
+				return finish();
+			}
+			auto word = rp->state();
+			if (word && word->state == kernel::RprocState::Crashed) {
+				// A new image for a crashed core: stop it first (5.19+
+				// accepts that; older kernels say EINVAL, reported).
+				out.touchedCore = true;
+				if (auto r = rp->stop(); !r) {
+					out.result = unexpected(r.error().code, kernel::describeStopError(r.error().code));
+					return finish();
+				}
+			}
+			out.touchedCore = true;
+			if (auto r = rp->setFirmware(name); !r) {
+				out.result = unexpected(r.error().code, "write firmware \"" + name + "\": " +
+									 kernel::describeFirmwareWriteError(r.error().code));
+				return finish();
+			}
+		} else if (kind == Kind::Recover) {
+			// Only to learn which channels to wait for; the kernel
+			// reboots what it has loaded before.
+			if (auto current = rp->firmware(); current && !current->empty())
+				(void)inspect(*current);
+		}
+		auto recovery = rp->recovery();
+		if (disableRecovery && recovery && *recovery)
+			(void)rp->setRecovery(false);
+		out.touchedCore = true;
+		Result<void> r;
+		if (kind == Kind::Recover) {
+			// `recover` reboots in one write; without the attribute
+			// (before 5.13... vendor kernels), stop and start.
+			if (recovery) {
+				r = rp->recover();
+			} else {
+				r = rp->stop();
+				if (r)
+					r = rp->writeStart();
+			}
+		} else {
+			r = rp->start();
+		}
+		if (!r)
+			out.result = unexpected(r.error().code, r.error().code == kernel::kStartShortWrite
+									? "the kernel refused the start: " + kernel::describeStartError(r.error().code)
+									: kernel::describeStartError(r.error().code));
+		if (auto fw = rp->firmware())
+			out.firmware = *fw;
+		if (auto w = rp->state())
+			out.kernelState = *w;
+		return finish();
+	});
+}
+
+void Remote::onStartJobDone(JobOutcome outcome)
+{
+	if (!outcome.firmware.empty())
+		firmware_ = outcome.firmware;
+	if (state_ != RemoteState::Loading && state_ != RemoteState::Starting)
+		return; // something else (a crash seen by the poll) already decided
+	if (!outcome.result) {
+		Error e = outcome.result.error();
+		if (state_ == RemoteState::Loading)
+			fire(outcome.touchedCore ? RemoteEvent::StartFailed : RemoteEvent::FirmwareRefused, e.context);
+		else
+			fire(RemoteEvent::KernelOffline, e.context);
+		finishStart(unexpected(e));
+		return;
+	}
+	if (outcome.report)
+		for (const auto &w : outcome.report->warnings)
+			log::remote()->warn("{}: firmware: {}", alias_, w);
+	kernelState_ = outcome.kernelState;
+	if (state_ == RemoteState::Loading)
+		fire(RemoteEvent::StartWritten, "start written (" + elapsed() + "); waiting for the channels");
+	enterStarting("", outcome.report);
+}
+
+void Remote::enterStarting(const std::string &reason, std::optional<kernel::FirmwareReport> report)
+{
+	if (state_ != RemoteState::Starting) {
+		if (!fire(RemoteEvent::KernelRunning, reason))
+			return;
+		phaseStart_ = Clock::now();
+	}
+	expectKnown_ = false;
+	auto t = ctx_.loop.addTimer(timings_.startToChannel, guard([this] { onStartDeadline(); }));
+	if (t)
+		deadline_ = std::move(*t);
+	if (report) {
+		setExpectation(report);
+		ctx_.rescanChannels();
+		evaluateStarting();
+	} else {
+		inspectRunningFirmware();
+	}
+}
+
+// A core found running (adopted, started by hand, recovered by the
+// kernel): its firmware file says whether a channel should come.
+void Remote::inspectRunningFirmware()
+{
+	SysfsRoot root = ctx_.root;
+	std::string fw = firmware_;
+	int index = index_;
+	ctx_.worker.submit([=, cb = guard([this](std::optional<kernel::FirmwareReport> r, std::string name) {
+				    if (!name.empty())
+					    firmware_ = name;
+				    if (state_ != RemoteState::Starting)
+					    return;
+				    setExpectation(r);
+				    ctx_.rescanChannels();
+				    evaluateStarting();
+			    })]() mutable -> std::function<void()> {
+		std::optional<kernel::FirmwareReport> report;
+		std::string name = fw;
+		if (auto rp = kernel::Remoteproc::open(root, index))
+			if (auto f = rp->firmware())
+				name = *f;
+		if (auto loc = kernel::findFirmware(root, name))
+			if (auto rep = kernel::inspectFirmwareFile(root, loc->rel, inspectOptionsFor(root)))
+				report = std::move(*rep);
+		return [cb = std::move(cb), report = std::move(report), name]() mutable { cb(std::move(report), name); };
+	});
+}
+
+void Remote::evaluateStarting()
+{
+	if (state_ != RemoteState::Starting || !expectKnown_)
+		return;
+	bool attached = kernelState_.state == kernel::RprocState::Attached;
+	if (kernelState_.state != kernel::RprocState::Running && !attached)
+		return;
+	if (!expect_.none.empty() && !expect_.names.empty()) {
+		// Configured channels, but a firmware that cannot announce them.
+		fire(RemoteEvent::ChannelDeadline, expect_.none + ": channel " + channelList(expect_.names) +
+							   " will never appear");
+		finishStart(reply("running without channel " + channelList(expect_.names) + ": " + expect_.none));
+		return;
+	}
+	std::string detail;
+	if (!expect_.none.empty())
+		detail = std::string(attached ? "attached" : "running") + "; " + expect_.none + ", no channel expected";
+	else if (!expectationMet())
+		return;
+	else
+		detail = std::string(attached ? "attached" : "running") + "; channel " +
+			 channelList(expect_.names.empty() ? std::vector<std::string>{channels_.front().service}
+							   : expect_.names) +
+			 " up after " + elapsed();
+	fire(attached ? RemoteEvent::UpAttached : RemoteEvent::Up, detail);
+	finishStart(reply(detail));
+}
+
+void Remote::onStartDeadline()
+{
+	deadline_.reset();
+	if (state_ != RemoteState::Starting)
+		return;
+	poke();
+	ctx_.rescanChannels();
+	if (state_ != RemoteState::Starting)
+		return;
+	std::string why = expectKnown_ ? "channel " + missingChannels() + " did not appear within " +
+						 ms(timings_.startToChannel)
+				       : "the firmware could not be inspected within " + ms(timings_.startToChannel);
+	if (kernelState_.state != kernel::RprocState::Running && kernelState_.state != kernel::RprocState::Attached) {
+		fire(RemoteEvent::KernelOffline, "the core is " + kernelState_.word + ", not running, after " +
+							ms(timings_.startToChannel));
+		finishStart(unexpected(EIO, "remote " + alias_ + " did not come up: kernel state " + kernelState_.word));
+		return;
+	}
+	// Not a failure for the restart policy: the client that asked is told
+	// now, and a reboot would not make this firmware announce anything.
+	fire(RemoteEvent::ChannelDeadline, why);
+	finishStart(reply("running without its channel: " + why));
+}
+
+void Remote::finishStart(Result<protocol::ActionReply> result)
+{
+	for (auto &w : std::exchange(startWaiters_, {}))
+		w(result);
+}
+
+// ---- stop ---------------------------------------------------------------------
+
+void Remote::stop(bool graceful, const std::string &who, Completion done)
+{
+	if (state_ == RemoteState::Stopping) {
+		stopWaiters_.push_back(std::move(done));
+		return;
+	}
+	if (state_ == RemoteState::Offline) {
+		done(reply("already offline"));
+		return;
+	}
+	if (!requestAllowed(Request::Stop, state_)) {
+		done(unexpected(EBUSY, refusal(alias_, state_, Request::Stop)));
+		return;
+	}
+	stopWaiters_.push_back(std::move(done));
+	beginStop(graceful, "stop requested by " + who);
+}
+
+void Remote::beginStop(bool graceful, const std::string &reason)
+{
+	bool crashed = state_ == RemoteState::Crashed;
+	if (!fire(RemoteEvent::Stop, reason)) {
+		finishStop(unexpected(EBUSY, refusal(alias_, state_, Request::Stop)));
+		return;
+	}
+	restartTimer_.reset();
+	phaseStart_ = Clock::now();
+	if (crashed) {
+		writeStop("stopped the crashed core");
+		return;
+	}
+	if (!graceful) {
+		writeStop("forced stop, no shutdown message");
+		return;
+	}
+	if (!config_ || !config_->shutdown) {
+		writeStop("stopped (no shutdown message configured)");
+		return;
+	}
+	const ShutdownMessage &msg = *config_->shutdown;
+	auto channel = std::find_if(channels_.begin(), channels_.end(),
+				    [&](const auto &c) { return c.service == msg.channel; });
+	if (channel == channels_.end()) {
+		writeStop("channel \"" + msg.channel + "\" is not up: stopped without the shutdown message");
+		return;
+	}
+	if (auto r = sendShutdownMessage(*channel); !r) {
+		writeStop("shutdown message not sent (" + r.error().message() + "): forced stop");
+		return;
+	}
+	awaitingTeardown_ = true;
+	teardownChannel_ = msg.channel;
+	log::remote()->info("{}: shutdown message sent on \"{}\"; waiting up to {} for the remote's teardown", alias_,
+			    msg.channel, ms(timings_.shutdown));
+	auto t = ctx_.loop.addTimer(timings_.shutdown, guard([this] {
+		deadline_.reset();
+		if (state_ != RemoteState::Stopping || !awaitingTeardown_)
+			return;
+		ctx_.rescanChannels();
+		if (!awaitingTeardown_)
+			return; // the rescan saw the channel go
+		awaitingTeardown_ = false;
+		writeStop("no teardown within " + ms(timings_.shutdown) + " of the shutdown message: forced stop");
+	}));
+	if (t)
+		deadline_ = std::move(*t);
+	else
+		writeStop("cannot arm the shutdown deadline: forced stop");
+}
+
+// A short-lived endpoint of our own: the remote's teardown does not care
+// who asked, and no client's stream is involved.
+Result<void> Remote::sendShutdownMessage(const kernel::RpmsgChannel &channel)
+{
+	auto node = kernel::findControlNode(ctx_.root, channel);
+	if (!node)
+		return unexpected(node.error());
+	auto ctrl = kernel::RpmsgControl::open(ctx_.root, node->ctrl);
+	if (!ctrl)
+		return unexpected(ctrl.error());
+	uint32_t dst = channel.dst ? *channel.dst
+				   : channel.nameDst >= 0 ? static_cast<uint32_t>(channel.nameDst) : kernel::kRpmsgAddrAny;
+	auto ept = ctrl->createEndpoint(channel.service, dst);
+	if (!ept)
+		return unexpected(ept.error());
+	const auto &bytes = config_->shutdown->bytes;
+	auto sent = ept->send(bytes);
+	// Destroy before the remote can go: DESTROY_EPT after a stop oopses on 6.1.
+	(void)ept->destroy();
+	ctrl->close();
+	if (!sent)
+		return unexpected(sent.error());
+	return {};
+}
+
+void Remote::writeStop(const std::string &detail)
+{
+	awaitingTeardown_ = false;
+	deadline_.reset();
+	SysfsRoot root = ctx_.root;
+	int index = index_;
+	ctx_.worker.submit([=, cb = guard([this, detail](Result<void> r) {
+				    if (state_ != RemoteState::Stopping)
+					    return;
+				    if (!r) {
+					    fire(RemoteEvent::StopFailed, r.error().context);
+					    finishStop(unexpected(r.error()));
+					    return;
+				    }
+				    kernelState_ = {kernel::RprocState::Offline, "offline"};
+				    fire(RemoteEvent::Stopped, detail);
+				    finishStop(reply(detail));
+			    })]() mutable -> std::function<void()> {
+		Result<void> r;
+		auto rp = kernel::Remoteproc::open(root, index);
+		if (!rp) {
+			r = unexpected(rp.error());
+		} else if (auto s = rp->stop(); !s) {
+			// Offline already (stopped behind our back): that is the goal.
+			auto word = rp->state();
+			if (!(word && word->state == kernel::RprocState::Offline))
+				r = unexpected(s.error().code, kernel::describeStopError(s.error().code));
+		}
+		return [cb = std::move(cb), r]() mutable { cb(r); };
+	});
+}
+
+void Remote::finishStop(Result<protocol::ActionReply> result)
+{
+	for (auto &w : std::exchange(stopWaiters_, {}))
+		w(result);
+}
+
+void Remote::restart(std::optional<std::string> firmware, const std::string &who, Completion done)
+{
+	if (requestAllowed(Request::Start, state_)) {
+		start(std::move(firmware), false, who, std::move(done));
+		return;
+	}
+	if (!requestAllowed(Request::Restart, state_)) {
+		done(unexpected(EBUSY, refusal(alias_, state_, Request::Restart)));
+		return;
+	}
+	stop(true, who, guard([this, firmware, who, done](Result<protocol::ActionReply> r) mutable {
+		if (!r) {
+			done(std::move(r));
+			return;
+		}
+		start(std::move(firmware), false, who, std::move(done));
+	}));
+}
+
+// ---- failures and the restart policy --------------------------------------------
+
+void Remote::onFailure(const std::string &why)
+{
+	if (!config_ || config_->restart.mode == RestartPolicy::Mode::Never) {
+		log::remote()->warn("{}: {}; restart policy \"never\": left as it is", alias_, why);
+		return;
+	}
+	const RestartPolicy &p = config_->restart;
+	auto now = Clock::now();
+	while (!restarts_.empty() && now - restarts_.front() > p.window)
+		restarts_.pop_front();
+	if (restarts_.size() >= p.maxRestarts) {
+		log::remote()->error("{}: {}; restart limit reached ({} restarts within {}): left {}", alias_, why,
+				     restarts_.size(), ms(p.window), protocol::toString(state_));
+		ctx_.changed();
+		return;
+	}
+	Millis delay = p.backoff;
+	for (size_t i = 0; i < restarts_.size() && delay < p.backoffMax; i++)
+		delay *= 2;
+	delay = std::min(delay, std::max(p.backoff, p.backoffMax));
+	restarts_.push_back(now);
+	log::remote()->info("{}: {}; restart {} of {} in {}", alias_, why, restarts_.size(), p.maxRestarts, ms(delay));
+	auto t = ctx_.loop.addTimer(delay, guard([this, why] { policyRestart(why); }));
+	if (t)
+		restartTimer_ = std::move(*t);
+}
+
+void Remote::policyRestart(const std::string &why)
+{
+	restartTimer_.reset();
+	std::string reason = "restart policy after: " + why;
+	auto logResult = [alias = alias_](Result<protocol::ActionReply> r) {
+		if (!r)
+			log::remote()->error("{}: policy restart failed: {}", alias, r.error().context);
+	};
+	if (state_ == RemoteState::Crashed) {
+		startWaiters_.push_back(logResult);
+		beginStart(std::nullopt, reason);
+	} else if (state_ == RemoteState::RunningDegraded) {
+		stopWaiters_.push_back(guard([this, reason, logResult](Result<protocol::ActionReply> r) {
+			if (!r)
+				return logResult(r);
+			start(std::nullopt, false, "the restart policy", logResult);
+		}));
+		beginStop(false, reason);
+	}
+}
+
+} // namespace amp::daemon
