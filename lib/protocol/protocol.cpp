@@ -667,19 +667,6 @@ Result<json> parseGuarded(std::span<const char> packet)
 
 } // namespace
 
-std::string_view toString(RemoteState state)
-{
-	return kStateNames[static_cast<int>(state)];
-}
-
-std::optional<RemoteState> parseRemoteState(std::string_view text)
-{
-	for (std::size_t i = 0; i < std::size(kStateNames); ++i)
-		if (text == kStateNames[i])
-			return static_cast<RemoteState>(i);
-	return std::nullopt;
-}
-
 std::string_view toString(RequestType type)
 {
 	return kRequestNames[static_cast<int>(type)];
@@ -799,3 +786,21 @@ Result<ServerMessage> decodeServerMessage(std::span<const char> packet)
 }
 
 } // namespace amp::protocol
+
+// Declared in amp/types.hpp (public); defined here next to the other wire names.
+namespace amp {
+
+std::string_view toString(RemoteState state)
+{
+	return protocol::kStateNames[static_cast<int>(state)];
+}
+
+std::optional<RemoteState> parseRemoteState(std::string_view text)
+{
+	for (std::size_t i = 0; i < std::size(protocol::kStateNames); ++i)
+		if (text == protocol::kStateNames[i])
+			return static_cast<RemoteState>(i);
+	return std::nullopt;
+}
+
+} // namespace amp

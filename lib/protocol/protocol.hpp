@@ -16,7 +16,8 @@
 #include <variant>
 #include <vector>
 
-#include "base/result.h"
+#include "amp/result.hpp"
+#include "amp/types.hpp"
 
 namespace amp::protocol {
 
@@ -32,17 +33,24 @@ inline constexpr std::size_t kMaxText = 1024;
 inline constexpr std::size_t kMaxDepth = 16;
 // Ids stay exact in a double, so clients in any language can echo them.
 inline constexpr std::uint64_t kMaxId = (std::uint64_t{1} << 53) - 1;
-// RPMSG_ADDR_ANY: let the kernel pick the local address.
-inline constexpr std::uint32_t kAddrAny = 0xFFFFFFFFu;
-// Largest rpmsg payload with 512-byte buffers (512 - 16-byte header).
-inline constexpr std::uint32_t kMaxRpmsgPayload = 496;
 
 using RequestId = std::uint64_t;
 
-// The remote life cycle's states as they appear on the wire (docs/design.md).
-enum class RemoteState { Offline, Loading, Starting, Running, RunningDegraded, Stopping, Crashed, Attached, Detached, Error };
-std::string_view toString(RemoteState state);
-std::optional<RemoteState> parseRemoteState(std::string_view text);
+// The plain data types are public (amp/types.hpp, for libamp's clients);
+// these names keep them where the wire format's users look for them.
+using amp::ActionReply;
+using amp::ChannelEvent;
+using amp::ChannelInfo;
+using amp::InspectItem;
+using amp::InspectReply;
+using amp::kAddrAny;
+using amp::kMaxRpmsgPayload;
+using amp::parseRemoteState;
+using amp::RemoteInfo;
+using amp::RemoteState;
+using amp::StateEvent;
+using amp::toString;
+using Event = amp::RemoteEvent;
 
 // Why `text` is not a valid remote or channel name (1..31 bytes of printable
 // ASCII without spaces), or nullopt when it is one.
@@ -132,46 +140,9 @@ struct HelloReply {
 	std::string server;
 	bool operator==(const HelloReply &) const = default;
 };
-struct RemoteInfo {
-	std::string name;                  // the alias clients use
-	std::uint32_t index = 0;           // remoteprocN
-	std::string kernelName;            // remoteproc `name` attribute
-	RemoteState state = RemoteState::Offline;
-	std::string firmware;              // empty when none is set
-	std::vector<std::string> channels; // channels that are up
-	bool operator==(const RemoteInfo &) const = default;
-};
 struct StatusReply {
 	std::vector<RemoteInfo> remotes;
 	bool operator==(const StatusReply &) const = default;
-};
-// start / stop / restart: where the remote ended up and how.
-struct ActionReply {
-	std::string remote;
-	RemoteState state = RemoteState::Offline;
-	std::string detail; // "shutdown acknowledged", "deadline passed, forced stop"
-	bool operator==(const ActionReply &) const = default;
-};
-struct InspectItem {
-	enum class Level { Info, Warning, Error } level = Level::Info;
-	std::string text;
-	bool operator==(const InspectItem &) const = default;
-};
-struct InspectReply {
-	std::string path;   // the file that was read
-	std::string format; // "ELF32 little-endian ARM"
-	std::uint64_t entry = 0;
-	bool resourceTable = false;
-	std::uint32_t vdevs = 0;
-	std::vector<InspectItem> report; // one line per header / resource entry
-	bool operator==(const InspectReply &) const = default;
-};
-struct ChannelInfo {
-	std::string remote;
-	std::string channel;
-	std::uint32_t src = kAddrAny;
-	std::uint32_t dst = kAddrAny;
-	bool operator==(const ChannelInfo &) const = default;
 };
 struct ChannelsReply {
 	std::vector<ChannelInfo> channels;
@@ -200,20 +171,7 @@ struct Response {
 Response failure(std::optional<RequestId> id, std::optional<RequestType> type, const Error &error);
 
 // ---- Events (ampd -> subscribers, unsolicited) ----
-
-struct StateEvent {
-	std::string remote;
-	RemoteState from = RemoteState::Offline;
-	RemoteState to = RemoteState::Offline;
-	std::string reason;
-	bool operator==(const StateEvent &) const = default;
-};
-struct ChannelEvent {
-	bool up = true; // channel-up / channel-down
-	ChannelInfo channel;
-	bool operator==(const ChannelEvent &) const = default;
-};
-using Event = std::variant<StateEvent, ChannelEvent>;
+// StateEvent, ChannelEvent and Event (amp::RemoteEvent) are in amp/types.hpp.
 
 // What a client reads: a reply to one of its requests, or an event.
 using ServerMessage = std::variant<Response, Event>;
