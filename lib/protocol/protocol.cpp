@@ -303,7 +303,8 @@ Result<RequestBody> decodeRequestBody(RequestType type, const json &o)
 	case RequestType::Start: {
 		AMP_TRY(remote, reqString(o, path, "remote", StringKind::Name));
 		AMP_TRY(firmware, optString(o, path, "firmware", StringKind::Firmware));
-		return Start{std::move(remote), std::move(firmware)};
+		AMP_TRY(wait, optBool(o, path, "wait", false));
+		return Start{std::move(remote), std::move(firmware), wait};
 	}
 	case RequestType::Stop: {
 		AMP_TRY(remote, reqString(o, path, "remote", StringKind::Name));
@@ -547,6 +548,12 @@ json requestJson(const Request &request)
 			} else if constexpr (std::is_same_v<T, Start> || std::is_same_v<T, Restart>) {
 				o["remote"] = b.remote;
 				opt("firmware", b.firmware);
+				if constexpr (std::is_same_v<T, Start>) {
+					// Only when set: a version-1 server that predates the
+					// field then sees exactly the packet it always did.
+					if (b.wait)
+						o["wait"] = true;
+				}
 			} else if constexpr (std::is_same_v<T, Stop>) {
 				o["remote"] = b.remote;
 				o["graceful"] = b.graceful;

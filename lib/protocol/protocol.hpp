@@ -76,6 +76,11 @@ struct Status {
 struct Start {
 	std::string remote;
 	std::optional<std::string> firmware; // name under the firmware search path
+	// Several clients may want a remote up (a boot script, a service's
+	// ExecStartPre=); with `wait` they need not race: a start already in
+	// flight is joined and its outcome shared, and a remote already running
+	// is a success. Without it either is EBUSY, as an explicit start should be.
+	bool wait = false;
 	bool operator==(const Start &) const = default;
 };
 struct Stop {
@@ -83,6 +88,7 @@ struct Stop {
 	bool graceful = true; // false: skip the shutdown message, stop at once
 	bool operator==(const Stop &) const = default;
 };
+// No `wait`: a restart always acts, so there is no outcome to join.
 struct Restart {
 	std::string remote;
 	std::optional<std::string> firmware;

@@ -21,6 +21,7 @@ std::vector<Request> sampleRequests()
 		Request{3, Status{"r5-0"}},
 		Request{4, Start{"r5-0", std::nullopt}},
 		Request{5, Start{"r5-0", "image_echo_test"}},
+		Request{5, Start{"r5-0", std::nullopt, true}},
 		Request{6, Stop{"r5-0", true}},
 		Request{7, Stop{"r5-1", false}},
 		Request{8, Restart{"r5-0", "xilinx/image_matrix_multiply"}},
@@ -151,6 +152,8 @@ TEST(ProtocolRoundTrip, WireFormatIsTheDocumentedOne)
 {
 	EXPECT_EQ(*encode(Request{7, Start{"r5-0", "image_echo_test"}}),
 		  R"({"firmware":"image_echo_test","id":7,"remote":"r5-0","type":"start"})");
+	// "wait" only when set: an older server sees the packet it always saw.
+	EXPECT_EQ(*encode(Request{8, Start{"r5-0", std::nullopt, true}}), R"({"id":8,"remote":"r5-0","type":"start","wait":true})");
 	EXPECT_EQ(*encode(failure(std::nullopt, std::nullopt, Error{EBADMSG, "not valid JSON"})),
 		  R"({"error":{"code":"EBADMSG","errno":74,"message":"not valid JSON"},"id":null,"ok":false})");
 	EXPECT_EQ(*encode(Event{StateEvent{"r5-0", RemoteState::Starting, RemoteState::Running, "channel up"}}),
@@ -173,6 +176,11 @@ TEST(ProtocolRoundTrip, HandwrittenRequestsDecode)
 	r = decodeRequest(R"({"type":"start","id":3,"remote":"r5-0","firmware":null})");
 	ASSERT_TRUE(r) << r.error().message();
 	EXPECT_FALSE(std::get<Start>(r->body).firmware);
+	EXPECT_FALSE(std::get<Start>(r->body).wait) << "not waiting is the default";
+
+	r = decodeRequest(R"({"type":"start","id":4,"remote":"r5-0","wait":true})");
+	ASSERT_TRUE(r) << r.error().message();
+	EXPECT_TRUE(std::get<Start>(r->body).wait);
 }
 
 TEST(ProtocolRoundTrip, UnknownFieldsAreIgnored)
@@ -273,6 +281,7 @@ TEST(ProtocolErrors, EachBadRequestSaysWhatIsWrong)
 		 "start.firmware: has a \"..\" component (expected a name under the firmware search path)"},
 		{"{\"id\":1,\"type\":\"start\",\"remote\":\"r5-0\",\"firmware\":\"fw\\n\"}", EINVAL,
 		 "start.firmware: contains control character 0x0a at offset 2"},
+		{"{\"id\":1,\"type\":\"start\",\"remote\":\"r5-0\",\"wait\":1}", EINVAL, "start.wait: expected true or false, got an integer"},
 		{"{\"id\":1,\"type\":\"stop\",\"remote\":\"r5-0\",\"graceful\":\"no\"}", EINVAL,
 		 "stop.graceful: expected true or false, got a string"},
 		{"{\"id\":1,\"type\":\"open\",\"remote\":\"r5-0\",\"channel\":\"c\",\"addr\":4294967296}", EINVAL,
