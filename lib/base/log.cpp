@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The per-area loggers behind amp::log.
+// The per-area loggers behind amp::log and the per-thread stack of structured fields.
 #include "base/log.h"
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 
@@ -15,6 +16,15 @@ constexpr std::array<Area, 4> kAreas = {Area::Remote, Area::Rpmsg, Area::Control
 
 std::mutex mutex;
 std::array<std::shared_ptr<spdlog::logger>, kAreas.size()> loggers;
+
+// One entry per field a live ScopedFields attached on this thread, tagged
+// with its owner so that each scope removes exactly what it added.
+struct StackEntry {
+	const ScopedFields *owner;
+	Field field;
+};
+
+thread_local std::vector<StackEntry> fieldStack;
 
 void setupLocked(spdlog::level::level_enum level, std::vector<spdlog::sink_ptr> sinks)
 {
@@ -56,6 +66,42 @@ std::shared_ptr<spdlog::logger> get(Area area)
 	if (!loggers[0])
 		setupLocked(spdlog::level::info, {});
 	return loggers[static_cast<size_t>(area)];
+}
+
+bool isFieldName(std::string_view key)
+{
+	if (key.empty() || key.size() > 64 || key[0] == '_' || (key[0] >= '0' && key[0] <= '9'))
+		return false;
+	return std::all_of(key.begin(), key.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+ScopedFields::ScopedFields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields)
+{
+	for (const auto &[key, value] : fields) {
+		if (isFieldName(key))
+			fieldStack.push_back({this, {std::string(key), std::string(value)}});
+	}
+}
+
+ScopedFields::~ScopedFields()
+{
+	// By owner rather than by depth: a scope held in a unique_ptr may end
+	// out of order, and must not take a still-living scope's fields along.
+	std::erase_if(fieldStack, [this](const StackEntry &e) { return e.owner == this; });
+}
+
+std::vector<Field> currentFields()
+{
+	std::vector<Field> out;
+	out.reserve(fieldStack.size());
+	for (const StackEntry &e : fieldStack) {
+		auto same = std::find_if(out.begin(), out.end(), [&](const Field &f) { return f.key == e.field.key; });
+		if (same != out.end())
+			same->value = e.field.value;
+		else
+			out.push_back(e.field);
+	}
+	return out;
 }
 
 } // namespace amp::log
