@@ -257,6 +257,7 @@ void ControlServer::onSessionEvents(uint64_t id, uint32_t revents)
 	if (it == sessions_.end() || it->second->closing)
 		return;
 	Session &s = *it->second;
+	log::ScopedFields fields{{"CLIENT_PID", std::to_string(s.peer.pid)}};
 	if (revents & EPOLLOUT)
 		flush(s);
 	if (!s.closing && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))

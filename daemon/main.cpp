@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "control_server.hpp"
 #include "event_loop.hpp"
+#include "journal_sink.hpp"
 #include "manager.hpp"
 
 namespace {
@@ -31,6 +32,7 @@ struct Options {
 	bool configGiven = false;
 	std::string socket;
 	std::string logLevel = "info";
+	bool logStderr = false;
 };
 
 int run(const Options &opt)
@@ -39,7 +41,9 @@ int run(const Options &opt)
 	using namespace amp::daemon;
 
 	auto level = spdlog::level::from_str(opt.logLevel);
-	log::setup(level);
+	// The journal (with REMOTE=, STATE=... fields) when systemd connected
+	// stderr to it, else stderr.
+	log::setupDaemonLogging(level, opt.logStderr);
 
 	Config config;
 	struct stat st {};
@@ -139,6 +143,7 @@ int main(int argc, char **argv)
 	app.add_option("--socket", opt.socket, "control socket (default: the configuration's, /run/ampd/ampd.sock)");
 	app.add_option("--log-level", opt.logLevel, "trace, debug, info, warn, err, critical or off")
 		->check(CLI::IsMember({"trace", "debug", "info", "warn", "warning", "err", "error", "critical", "off"}));
+	app.add_flag("--log-stderr", opt.logStderr, "log to stderr even when it is connected to the journal");
 	try {
 		app.parse(argc, argv);
 	} catch (const CLI::ParseError &e) {

@@ -86,6 +86,7 @@ void Remote::setState(RemoteState next, const std::string &reason)
 		return;
 	RemoteState from = state_;
 	state_ = next;
+	log::ScopedFields fields{{"REMOTE", alias_}, {"STATE", protocol::toString(next)}};
 	auto level = next == RemoteState::Crashed || next == RemoteState::Error ? spdlog::level::warn
 										  : spdlog::level::info;
 	log::remote()->log(level, "{}: {} -> {} ({})", alias_, protocol::toString(from), protocol::toString(next),
@@ -293,6 +294,7 @@ void Remote::setChannels(std::vector<kernel::RpmsgChannel> channels)
 	bool changed = false;
 	auto publish = [&](const kernel::RpmsgChannel &c, bool up) {
 		changed = true;
+		log::ScopedFields fields{{"REMOTE", alias_}, {"CHANNEL", c.service}};
 		protocol::ChannelEvent e;
 		e.up = up;
 		e.channel.remote = alias_;
@@ -536,7 +538,7 @@ void Remote::onStartJobDone(JobOutcome outcome)
 	}
 	if (outcome.report)
 		for (const auto &w : outcome.report->warnings)
-			log::remote()->warn("{}: firmware: {}", alias_, w);
+			log::remote()->info("{}: firmware \"{}\": {}", alias_, outcome.firmware, w);
 	kernelState_ = outcome.kernelState;
 	if (state_ == RemoteState::Loading)
 		fire(RemoteEvent::StartWritten, "start written (" + elapsed() + "); waiting for the channels");
@@ -816,6 +818,7 @@ void Remote::onFailure(const std::string &why)
 	while (!restarts_.empty() && now - restarts_.front() > p.window)
 		restarts_.pop_front();
 	if (restarts_.size() >= p.maxRestarts) {
+		log::ScopedFields fields{{"REMOTE", alias_}, {"STATE", protocol::toString(state_)}};
 		log::remote()->error("{}: {}; restart limit reached ({} restarts within {}): left {}", alias_, why,
 				     restarts_.size(), ms(p.window), protocol::toString(state_));
 		ctx_.changed();
