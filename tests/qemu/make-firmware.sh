@@ -13,7 +13,7 @@ mkdir -p "$dir"
 "$mkfw" --app crash --crash-after-msgs 1 -o "$dir/ampsim-crash.elf"
 # crashes on its own a while after each boot: ampd-e2e.sh's restart policy
 # scenarios need a crash that no client has to provoke
-"$mkfw" --app crash --crash-after-ms 1500 -o "$dir/ampsim-crash-timed.elf"
+"$mkfw" --app crash --crash-after-ms 800 -o "$dir/ampsim-crash-timed.elf"
 "$mkfw" --app hang -o "$dir/ampsim-hang.elf"
 "$mkfw" --app silent -o "$dir/ampsim-silent.elf"
 "$mkfw" --app slow --reply-delay-ms 200 -o "$dir/ampsim-slow.elf"

@@ -12,6 +12,9 @@ shift 3
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(mktemp -d "${out%/*}/initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
+# mktemp -d made it 0700; it becomes the VM's /, which unprivileged test
+# clients must traverse
+chmod 0755 "$root"
 
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/firmware,proc,sys,dev,run,tmp,tests,etc/udev/rules.d}
 cp /bin/busybox "$root/bin/busybox"
