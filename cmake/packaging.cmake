@@ -31,4 +31,26 @@ install(FILES ${AMP_UNITS_DIR}/ampd.service ${AMP_UNITS_DIR}/ampd.socket ${AMP_U
   DESTINATION ${AMP_SYSTEMD_UNITDIR})
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/ampd.sysusers DESTINATION ${AMP_SYSUSERSDIR} RENAME ampd.conf)
 
+install(FILES ${PROJECT_SOURCE_DIR}/config/ampd.example.json ${PROJECT_SOURCE_DIR}/config/ampd.schema.json
+  DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/docs/man/ampd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/man/ampctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/man/ampd.json.5 DESTINATION ${CMAKE_INSTALL_MANDIR}/man5)
+install(FILES ${PROJECT_SOURCE_DIR}/contrib/bash-completion/ampctl DESTINATION ${AMP_BASH_COMPLETIONDIR})
+
+# libamp for other programs: pkg-config and find_package(amp) -> amp::amp.
+if(TARGET amp)
+  set(AMP_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/amp)
+  install(EXPORT ampTargets NAMESPACE amp:: DESTINATION ${AMP_CMAKEDIR})
+  configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/ampConfig.cmake.in
+    ${PROJECT_BINARY_DIR}/cmake/ampConfig.cmake INSTALL_DESTINATION ${AMP_CMAKEDIR})
+  # 0.x: the soname is libamp.so.0 and a new minor may break it.
+  write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/ampConfigVersion.cmake
+    COMPATIBILITY SameMinorVersion)
+  install(FILES ${PROJECT_BINARY_DIR}/cmake/ampConfig.cmake ${PROJECT_BINARY_DIR}/cmake/ampConfigVersion.cmake
+    DESTINATION ${AMP_CMAKEDIR})
+  configure_file(${PROJECT_SOURCE_DIR}/cmake/amp.pc.in ${PROJECT_BINARY_DIR}/cmake/amp.pc @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/cmake/amp.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()
+
 add_subdirectory(${PROJECT_SOURCE_DIR}/tests/packaging ${PROJECT_BINARY_DIR}/tests/packaging)
