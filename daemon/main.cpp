@@ -8,7 +8,6 @@
 #include <string>
 
 #include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +18,7 @@
 #include "event_loop.hpp"
 #include "journal_sink.hpp"
 #include "manager.hpp"
+#include "notify.hpp"
 
 namespace {
 
@@ -75,6 +75,7 @@ int run(const Options &opt)
 		log::control()->critical("{}", loop.error().message());
 		return 1;
 	}
+	Notifier notifier(**loop);
 	auto worker = BlockingWorker::create(**loop);
 	if (!worker) {
 		log::control()->critical("{}", worker.error().message());
@@ -83,8 +84,7 @@ int run(const Options &opt)
 	auto manager = std::make_unique<Manager>(**loop, **worker, SysfsRoot(opt.root), config);
 	auto server = std::make_unique<ControlServer>(**loop, *manager, config, SysfsRoot(opt.root));
 	manager->setEventListener([&server](const protocol::Event &e) { server->publish(e); });
-	manager->setChangeListener(
-		[&manager] { sd_notifyf(0, "STATUS=%s", manager->statusLine().c_str()); });
+	manager->setChangeListener([&] { notifier.status(manager->statusLine()); });
 
 	if (auto r = server->listen(socketPath); !r) {
 		log::control()->critical("cannot serve the control socket: {}", r.error().message());
@@ -105,7 +105,8 @@ int run(const Options &opt)
 			return;
 		}
 		log::control()->info("stopping every remote before exit (on_sigterm: stop-all)");
-		sd_notify(0, "STOPPING=1\nSTATUS=stopping the remotes");
+		notifier.stopping();
+		notifier.status("stopping the remotes");
 		manager->stopAll([&] { (*loop)->exit(0); });
 	};
 	auto term = (*loop)->addSignal(SIGTERM, onSignal);
@@ -115,9 +116,9 @@ int run(const Options &opt)
 		return 1;
 	}
 
-	sd_notifyf(0, "READY=1\nSTATUS=%s\nMAINPID=%d", manager->statusLine().c_str(), static_cast<int>(getpid()));
+	notifier.ready(manager->statusLine());
 	auto result = (*loop)->run();
-	sd_notify(0, "STOPPING=1");
+	notifier.stopping();
 	// The manager first: its remotes answer pending requests through the
 	// server on the way out.
 	manager.reset();

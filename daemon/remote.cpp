@@ -59,6 +59,12 @@ Remote::Remote(RemoteContext &context, int index, std::string alias, std::string
 Remote::~Remote()
 {
 	self_.reset();
+	if (recoveryTaken_) {
+		// ampd leaves; the kernel's own recovery is the best supervisor
+		// until it comes back (and takes it over again at adoption).
+		if (auto rp = kernel::Remoteproc::open(ctx_.root, index_))
+			(void)rp->setRecovery(true);
+	}
 	Error gone{ESHUTDOWN, "ampd is shutting down"};
 	for (auto &w : std::exchange(startWaiters_, {}))
 		w(unexpected(gone));
@@ -155,6 +161,11 @@ void Remote::handleKernelState(const kernel::RprocStateWord &word)
 	using K = kernel::RprocState;
 	switch (word.state) {
 	case K::Crashed:
+		if (state_ == RemoteState::Stopping && awaitingTeardown_) {
+			// A crashed remote tears nothing down: stop now, not at the deadline.
+			writeStop("the remote crashed during the shutdown: stopped it");
+			return;
+		}
 		if (state_ == RemoteState::Stopping || state_ == RemoteState::Crashed || state_ == RemoteState::Loading)
 			return; // a stop goes on; a start's outcome comes from its job
 		if (fire(RemoteEvent::Crash, "the kernel reports a crash")) {
@@ -207,19 +218,29 @@ void Remote::discover()
 	switch (word->state) {
 	case K::Running:
 	case K::Attached:
-		enterStarting("adopting a core that is already " + word->word, std::nullopt);
+		// Adopted, not started: no offline -> starting event, the core
+		// never stopped. `starting` until its channels are checked.
+		state_ = RemoteState::Starting;
+		phaseStart_ = Clock::now();
+		log::remote()->info("{}: adopting the core, already {}", alias_, word->word);
+		takeOverRecovery();
+		schedulePoll();
+		enterStarting("adopted", std::nullopt);
 		return;
 	case K::Detached:
 		fire(RemoteEvent::KernelDetached, "the kernel reads detached");
 		return;
 	case K::Crashed:
+		takeOverRecovery();
 		setState(RemoteState::Crashed, "found crashed");
 		onFailure("found crashed");
 		return;
 	case K::Offline:
 		if (config_ && config_->autostart)
 			start(std::nullopt, false, "autostart", [alias = alias_](Result<protocol::ActionReply> r) {
-				if (!r)
+				if (!r && r.error().code == ESHUTDOWN)
+					log::remote()->info("{}: autostart not followed up: ampd is exiting", alias);
+				else if (!r)
 					log::remote()->error("{}: autostart failed: {}", alias, r.error().context);
 			});
 		return;
@@ -227,6 +248,28 @@ void Remote::discover()
 		log::remote()->warn("{}: kernel state \"{}\" is not one ampd drives", alias_, word->word);
 		return;
 	}
+}
+
+// The configured restart policy decides what a crash leads to, not the
+// kernel: with recovery enabled the kernel would reboot the core behind our
+// back (and `never` would mean nothing). A short sysfs write, done on the loop.
+void Remote::takeOverRecovery()
+{
+	if (!config_ || recoveryTaken_)
+		return;
+	auto rp = kernel::Remoteproc::open(ctx_.root, index_);
+	if (!rp)
+		return;
+	auto enabled = rp->recovery();
+	if (!enabled || !*enabled)
+		return; // absent, unreadable, or off already (then it stays off)
+	if (auto r = rp->setRecovery(false); !r) {
+		log::remote()->warn("{}: cannot disable the kernel's recovery: {}", alias_, r.error().message());
+		return;
+	}
+	recoveryTaken_ = true;
+	log::remote()->debug("{}: kernel recovery disabled while ampd runs (restart policy: {})", alias_,
+			     config_->restart.mode == RestartPolicy::Mode::Never ? "never" : "on-failure");
 }
 
 // ---- information ------------------------------------------------------------
@@ -412,7 +455,7 @@ void Remote::beginStart(std::optional<std::string> firmware, const std::string &
 	restartTimer_.reset();
 	phaseStart_ = Clock::now();
 	std::string name = firmware ? *firmware : config_ && config_->firmware ? *config_->firmware : std::string();
-	bool disableRecovery = config_ != nullptr; // the configured restart policy decides, not the kernel
+	takeOverRecovery();
 	SysfsRoot root = ctx_.root;
 	int index = index_;
 
@@ -492,8 +535,6 @@ void Remote::beginStart(std::optional<std::string> firmware, const std::string &
 				(void)inspect(*current);
 		}
 		auto recovery = rp->recovery();
-		if (disableRecovery && recovery && *recovery)
-			(void)rp->setRecovery(false);
 		out.touchedCore = true;
 		Result<void> r;
 		if (kind == Kind::Recover) {
@@ -551,6 +592,7 @@ void Remote::enterStarting(const std::string &reason, std::optional<kernel::Firm
 		if (!fire(RemoteEvent::KernelRunning, reason))
 			return;
 		phaseStart_ = Clock::now();
+		takeOverRecovery();
 	}
 	expectKnown_ = false;
 	auto t = ctx_.loop.addTimer(timings_.startToChannel, guard([this] { onStartDeadline(); }));

@@ -111,6 +111,7 @@ private:
 	void writeStop(const std::string &detail);
 	void finishStop(Result<protocol::ActionReply> result);
 
+	void takeOverRecovery();
 	void onFailure(const std::string &why);
 	void policyRestart(const std::string &why);
 
@@ -138,6 +139,7 @@ private:
 	bool expectKnown_ = false;
 	Clock::time_point phaseStart_{};
 	bool awaitingTeardown_ = false;
+	bool recoveryTaken_ = false; // we disabled the kernel's recovery; restore it on exit
 	std::string teardownChannel_;
 	std::vector<Completion> startWaiters_;
 	std::vector<Completion> stopWaiters_;
