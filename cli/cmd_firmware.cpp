@@ -29,63 +29,12 @@ std::string hex(std::uint64_t v)
 	return buf;
 }
 
-std::string segmentType(std::uint32_t type)
-{
-	static const char *names[] = {"NULL", "LOAD", "DYNAMIC", "INTERP", "NOTE", "SHLIB", "PHDR", "TLS"};
-	if (type < std::size(names))
-		return names[type];
-	if (type == 0x70000001)
-		return "ARM_EXIDX";
-	return hex(type);
-}
-
-std::string segmentFlags(std::uint32_t flags)
-{
-	std::string s;
-	s += (flags & 4) ? 'R' : '-';
-	s += (flags & 2) ? 'W' : '-';
-	s += (flags & 1) ? 'X' : '-';
-	return s;
-}
-
-std::string machineName(std::uint16_t machine)
-{
-	switch (machine) {
-	case 40: return "ARM";
-	case 183: return "AArch64";
-	case 243: return "RISC-V";
-	case 62: return "x86-64";
-	default: return "machine " + std::to_string(machine);
-	}
-}
-
-std::string format(const kernel::FirmwareReport &r)
-{
-	if (!r.elfClass)
-		return "not an ELF file";
-	return "ELF" + std::to_string(r.elfClass) + (r.littleEndian ? " little-endian " : " big-endian ") + machineName(r.machine);
-}
-
-std::string segmentLine(const kernel::ElfSegment &p)
-{
-	return segmentType(p.type) + " offset " + hex(p.offset) + " vaddr " + hex(p.vaddr) + " paddr " + hex(p.paddr) + " filesz " +
-	       hex(p.filesz) + " memsz " + hex(p.memsz) + " " + segmentFlags(p.flags);
-}
-
 std::string verdictLine(const kernel::FirmwareReport &r)
 {
 	std::string s = kernel::verdictName(r.verdict);
 	if (r.verdict == kernel::FirmwareVerdict::Refuse && r.kernelErrno)
 		s += " (" + errnoName(r.kernelErrno) + ")";
 	return s + ": " + r.reason;
-}
-
-std::uint32_t vdevCount(const kernel::FirmwareReport &r)
-{
-	std::uint32_t n = 0;
-	for (const auto &e : r.table.entries)
-		n += e.kind == kernel::ResourceKind::Vdev;
-	return n;
 }
 
 // The errno with its words: these errors are ours, no daemon phrased them.
@@ -141,14 +90,14 @@ int firmwareExitCode(const kernel::FirmwareReport &report)
 
 std::string formatFirmwareReport(std::string_view path, const kernel::FirmwareReport &r)
 {
-	std::string out = std::string(path) + ": " + format(r) + ", " + std::to_string(r.fileSize) + " bytes";
+	std::string out = std::string(path) + ": " + kernel::describeFormat(r) + ", " + std::to_string(r.fileSize) + " bytes";
 	if (r.elfClass)
 		out += ", entry " + hex(r.entry);
 	out += "\n";
 	if (!r.segments.empty()) {
 		out += "Program headers:\n";
 		for (const auto &p : r.segments)
-			out += "  " + segmentLine(p) + "\n";
+			out += "  " + kernel::describeSegment(p) + "\n";
 	}
 	if (r.table.present) {
 		out += "Resource table: at " + hex(r.table.offset) + ", " + std::to_string(r.table.size) + " bytes";
@@ -172,28 +121,28 @@ std::string firmwareReportJson(std::string_view path, const kernel::FirmwareRepo
 	using nlohmann::json;
 	// The fields of ampd's inspect reply (docs/protocol.md), and the verdict.
 	json report = json::array();
-	for (const auto &p : r.segments)
-		report.push_back({{"level", "info"}, {"text", segmentLine(p)}});
-	for (const auto &e : r.table.entries)
-		report.push_back({{"level", e.problem.empty() ? "info" : "error"}, {"text", e.summary()}});
-	for (const auto &w : r.warnings)
-		report.push_back({{"level", "warning"}, {"text", w}});
+	for (const auto &line : kernel::reportLines(r)) {
+		const char *level = line.level == kernel::ReportLine::Level::Error     ? "error"
+				    : line.level == kernel::ReportLine::Level::Warning ? "warning"
+										       : "info";
+		report.push_back({{"level", level}, {"text", line.text}});
+	}
 	json segments = json::array();
 	for (const auto &p : r.segments)
-		segments.push_back({{"type", segmentType(p.type)},
+		segments.push_back({{"type", kernel::describeSegmentType(p.type)},
 				    {"offset", p.offset},
 				    {"vaddr", p.vaddr},
 				    {"paddr", p.paddr},
 				    {"filesz", p.filesz},
 				    {"memsz", p.memsz},
-				    {"flags", segmentFlags(p.flags)}});
+				    {"flags", kernel::describeSegmentFlags(p.flags)}});
 	json j = {{"ok", true},
 		  {"path", path},
-		  {"format", format(r)},
+		  {"format", kernel::describeFormat(r)},
 		  {"size", r.fileSize},
 		  {"entry", r.entry},
 		  {"resource_table", r.table.present && r.table.accepted},
-		  {"vdevs", vdevCount(r)},
+		  {"vdevs", kernel::vdevCount(r)},
 		  {"rpmsg", r.rpmsg()},
 		  {"name_service", r.nameService},
 		  {"segments", segments},

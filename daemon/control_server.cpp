@@ -40,40 +40,20 @@ bool mayControl(const PeerCredentials &peer, const RemoteConfig *config)
 	return false;
 }
 
-namespace {
-std::string hex(uint64_t v)
-{
-	char buf[24];
-	snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-	return buf;
-}
-} // namespace
-
 protocol::InspectReply toInspectReply(const std::string &path, const kernel::FirmwareReport &report)
 {
 	using Item = protocol::InspectItem;
 	protocol::InspectReply r;
 	r.path = path;
-	if (report.elfClass)
-		r.format = "ELF" + std::to_string(report.elfClass) + (report.littleEndian ? " little-endian" : " big-endian") +
-			   " machine " + std::to_string(report.machine);
-	else
-		r.format = "not an ELF file";
+	r.format = kernel::describeFormat(report);
 	r.entry = report.entry;
 	r.resourceTable = report.table.present && report.table.accepted;
-	for (const auto &e : report.table.entries)
-		if (e.kind == kernel::ResourceKind::Vdev)
-			r.vdevs++;
-	for (const auto &seg : report.segments)
-		r.report.push_back({Item::Level::Info, "segment type " + std::to_string(seg.type) + " paddr " + hex(seg.paddr) + " filesz " +
-							       std::to_string(seg.filesz) + " memsz " + std::to_string(seg.memsz)});
-	if (report.table.present && !report.table.accepted)
-		r.report.push_back({Item::Level::Warning, "resource table ignored: " + report.table.ignoredWhy});
-	for (const auto &e : report.table.entries)
-		r.report.push_back({e.problem.empty() ? Item::Level::Info : Item::Level::Error,
-				    e.summary() + (e.problem.empty() ? "" : ": " + e.problem)});
-	for (const auto &w : report.warnings)
-		r.report.push_back({Item::Level::Warning, w});
+	r.vdevs = kernel::vdevCount(report);
+	for (const auto &line : kernel::reportLines(report))
+		r.report.push_back({line.level == kernel::ReportLine::Level::Error     ? Item::Level::Error
+				    : line.level == kernel::ReportLine::Level::Warning ? Item::Level::Warning
+										       : Item::Level::Info,
+				    line.text});
 	bool bad = report.verdict == kernel::FirmwareVerdict::Refuse || report.verdict == kernel::FirmwareVerdict::Unsafe;
 	r.report.push_back({bad ? Item::Level::Error : Item::Level::Info,
 			    std::string("verdict: ") + kernel::verdictName(report.verdict) + ": " + report.reason});

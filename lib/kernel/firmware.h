@@ -144,6 +144,22 @@ struct FirmwareReport {
 // a Refuse or Unsafe verdict with the reason. Fuzz entry point.
 FirmwareReport inspectFirmware(std::span<const uint8_t> image, const InspectOptions &options = {});
 
+// ---- the report in words (ampctl prints them, ampd's inspect reply carries them)
+
+std::string describeFormat(const FirmwareReport &report); // "ELF32 little-endian ARM"
+std::string describeSegmentType(uint32_t type);           // "LOAD"
+std::string describeSegmentFlags(uint32_t flags);         // "R-X"
+std::string describeSegment(const ElfSegment &segment);   // one program header
+uint32_t vdevCount(const FirmwareReport &report);
+
+struct ReportLine {
+	enum class Level { Info, Warning, Error } level = Level::Info;
+	std::string text;
+};
+// Program headers, resource-table entries (an error for each the kernel
+// refuses), then the warnings.
+std::vector<ReportLine> reportLines(const FirmwareReport &report);
+
 // Read a file under the root (at most 256 MiB) and inspect it.
 [[nodiscard]] Result<FirmwareReport> inspectFirmwareFile(const SysfsRoot &root, std::string_view rel,
 							 const InspectOptions &options = {});
