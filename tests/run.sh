@@ -15,7 +15,11 @@ ninja -C "$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Two cores: the simulator tests run two at a time; the QEMU tests (label
-# qemu) build kernels and boot VMs and get the machine to themselves.
+# qemu) build kernels and boot VMs, the packaging tests (label packaging)
+# build the Debian packages and the cross build (label cross) builds for
+# aarch64: each of those gets the machine to itself.
 cd "$build"
-ctest --output-on-failure -j2 -LE qemu
+ctest --output-on-failure -j2 -LE 'qemu|packaging|cross'
+ctest --output-on-failure -L packaging
+ctest --output-on-failure -L cross
 ctest --output-on-failure -L qemu
