@@ -113,7 +113,7 @@ TEST_P(Events, MonitorSeesChannelsComeAndGo)
 	t.join();
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, Events, AMPSIM_ALL_LAYOUTS);
+INSTANTIATE_TEST_SUITE_P(Layouts, Events, AMP_ALL_LAYOUTS);
 
 } // namespace
 } // namespace ampsim::test

@@ -4,7 +4,6 @@
 #include "test_support.h"
 
 #include <fcntl.h>
-#include <fstream>
 #include <unistd.h>
 
 namespace ampsim::test {
@@ -12,11 +11,7 @@ namespace {
 
 bool mounted(const std::string &path)
 {
-	std::ifstream in("/proc/self/mountinfo");
-	for (std::string line; std::getline(in, line);)
-		if (line.find(" " + path + " ") != std::string::npos)
-			return true;
-	return false;
+	return !amp::test::mountsUnder(path).empty();
 }
 
 TEST(SimLifecycle, UnmountsCleanlyWithFilesOpen)
@@ -34,8 +29,7 @@ TEST(SimLifecycle, UnmountsCleanlyWithFilesOpen)
 	int ctrl = open(sim.dev("rpmsg_ctrl0").c_str(), O_RDWR | O_CLOEXEC);
 	ASSERT_GE(attr, 0);
 	ASSERT_GE(ctrl, 0);
-	int status = sim.stop();
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+	EXPECT_EQ(sim.stop(), 0);
 	EXPECT_FALSE(mounted(sim.root() + "/sys"));
 	EXPECT_FALSE(mounted(sim.root() + "/dev"));
 	// The connection is gone: an old fd fails instead of hanging.
@@ -60,9 +54,8 @@ TEST(SimLifecycle, LeavesNoMountWhenKilled)
 
 TEST(SimLifecycle, RefusesARootItCannotMount)
 {
-	std::string out;
-	int rc = system((std::string(AMPSIM_BINARY) + " run --root /proc/no/such/dir >/dev/null 2>&1").c_str());
-	EXPECT_NE(rc, 0);
+	auto r = amp::test::run({amp::test::ampsimBinary(), "run", "--root", "/proc/no/such/dir"});
+	EXPECT_NE(r.exit, 0) << r.describe();
 }
 
 TEST(SimLifecycle, SeveralRemotes)

@@ -93,7 +93,7 @@ TEST_P(Remoteproc, BootFailuresSurfaceAsTheStartWriteError)
 {
 	EXPECT_EQ(sim.boot("no_such_file"), ENOENT);
 	EXPECT_EQ(attr("state"), "offline\n");
-	sim.installFile("not_elf", std::vector<uint8_t>(200, 'x'));
+	sim.installFirmware("not_elf", std::vector<uint8_t>(200, 'x'));
 	EXPECT_EQ(sim.boot("not_elf"), EINVAL);
 	// A VDEV entry with a nonzero reserved field: a bad resource table entry.
 	auto image = buildFirmware(FirmwareSpec{});
@@ -107,7 +107,7 @@ TEST_P(Remoteproc, BootFailuresSurfaceAsTheStartWriteError)
 			break;
 		}
 	ASSERT_NE(loadFirmware(image, fw, why), 0) << "the test must break the table";
-	sim.installFile("bad_rsc", image);
+	sim.installFirmware("bad_rsc", image);
 	EXPECT_EQ(sim.boot("bad_rsc"), EINVAL);
 	EXPECT_EQ(attr("state"), "offline\n");
 	// No resource table: the Zynq driver boots it; no channel ever comes.
@@ -241,7 +241,7 @@ TEST_P(Remoteproc, CharacterDevice)
 	EXPECT_TRUE(waitUntil([&] { return attr("state") == "offline\n"; }));
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, Remoteproc, AMPSIM_ALL_LAYOUTS);
+INSTANTIATE_TEST_SUITE_P(Layouts, Remoteproc, AMP_ALL_LAYOUTS);
 
 class Preloaded : public ::testing::TestWithParam<std::string> {};
 
@@ -276,7 +276,7 @@ TEST_P(Preloaded, AttachAndDetach)
 	EXPECT_EQ(state(), "offline\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, Preloaded, AMPSIM_ALL_LAYOUTS);
+INSTANTIATE_TEST_SUITE_P(Layouts, Preloaded, AMP_ALL_LAYOUTS);
 
 } // namespace
 } // namespace ampsim::test

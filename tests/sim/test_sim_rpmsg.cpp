@@ -492,7 +492,7 @@ TEST_P(Rpmsg, DestroyAfterStopKillsTheCallerAsTheKernelOops)
 	EXPECT_NE(sim.stderrText().find("Oops"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(Layouts, Rpmsg, AMPSIM_ALL_LAYOUTS);
+INSTANTIATE_TEST_SUITE_P(Layouts, Rpmsg, AMP_ALL_LAYOUTS);
 
 } // namespace
 } // namespace ampsim::test

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "base/sysfs_root.h"
-#include "sim_support.h"
+#include "support/simulator.h"
 
 namespace amp {
 namespace {

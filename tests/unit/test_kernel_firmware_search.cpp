@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "kernel/firmware.h"
-#include "sim_support.h"
+#include "support/simulator.h"
 
 namespace amp::kernel {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "kernel/firmware.h"
 #include "kernel/remoteproc.h"
-#include "sim_support.h"
+#include "support/simulator.h"
 
 namespace amp::kernel {
 namespace {

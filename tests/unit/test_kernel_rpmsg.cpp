@@ -8,7 +8,7 @@
 
 #include "kernel/remoteproc.h"
 #include "kernel/rpmsg.h"
-#include "sim_support.h"
+#include "support/simulator.h"
 
 namespace amp::kernel {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "kernel/remoteproc.h"
 #include "kernel/uevent_monitor.h"
-#include "sim_support.h"
+#include "support/simulator.h"
 
 namespace amp::kernel {
 namespace {
