@@ -12,7 +12,7 @@ packages=(
 	qemu-system-x86 linux-source-6.1 linux-source-6.12 busybox-static cpio bc flex bison
 	libelf-dev libssl-dev udev xz-utils
 	# packaging (tests/packaging): units, install tree, Debian packages
-	systemd man-db file dpkg-dev debhelper
+	systemd man-db file dpkg-dev debhelper python3
 	# the aarch64 cross build, its libraries (multiarch) and qemu-user
 	crossbuild-essential-arm64 qemu-user-static libsystemd-dev:arm64 libspdlog-dev:arm64 libfmt-dev:arm64
 	libfuse3-dev:arm64 libgtest-dev:arm64 libgmock-dev:arm64
