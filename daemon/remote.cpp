@@ -651,11 +651,11 @@ void Remote::evaluateStarting()
 	}
 	std::string detail;
 	if (!expect_.none.empty())
-		detail = std::string(attached ? "attached" : "running") + "; " + expect_.none + ", no channel expected";
+		detail = expect_.none + ", no channel expected";
 	else if (!expectationMet())
 		return;
 	else
-		detail = std::string(attached ? "attached" : "running") + "; channel " +
+		detail = "channel " +
 			 channelList(expect_.names.empty() ? std::vector<std::string>{channels_.front().service}
 							   : expect_.names) +
 			 " up after " + elapsed();
