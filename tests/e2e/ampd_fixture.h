@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+// End-to-end fixture: ampsim, a real ampd on it and ampctl as child
+// processes, all in this test binary's private network namespace.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/files.h"
+#include "support/process.h"
+#include "support/simulator.h"
+
+namespace amp::e2e {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::Process;
+using test::RunResult;
+using test::SpawnOptions;
+
+// The OpenAMP demos' firmware names (docs/openamp-demos.md) and their channel.
+inline const std::string kEcho = "image_echo_test";
+inline const std::string kMatmul = "image_matrix_multiply";
+inline const std::string kRpc = "image_rpc_demo";
+inline const std::string kDemoChannel = "rpmsg-openamp-demo-channel";
+inline const std::string kRemote = "r5-0";
+
+// Called once from main(), before any thread: a private network namespace
+// (ampsim's udev-format uevents reach our ampd and nobody else) and a private
+// mount namespace (a test that dies leaves no FUSE mount behind).
+void isolate();
+
+// ampctl's exit codes (the command-line contract).
+enum Exit { kOk = 0, kFailed = 1, kUsage = 2, kNotFound = 3, kDenied = 4, kTimeout = 5, kUnreachable = 6, kBusy = 7 };
+
+// An AF_UNIX datagram socket in the abstract namespace standing in for
+// systemd's: ampd's sd_notify() READY=1 arrives here. A thread reads every
+// datagram as it comes, as systemd does: sd_notify() blocks once the queue is
+// full (10 datagrams in a fresh network namespace), so an unread socket would
+// stall ampd's loop after a few STATUS= updates.
+class NotifySocket {
+public:
+	NotifySocket();
+	~NotifySocket();
+	NotifySocket(const NotifySocket &) = delete;
+	NotifySocket &operator=(const NotifySocket &) = delete;
+	// The NOTIFY_SOCKET value ("@name").
+	const std::string &address() const { return address_; }
+	// Forget the READY=1 of an earlier daemon.
+	void reset();
+	// Wait for a READY=1 line, or for `process` to exit, or the deadline.
+	// Empty on success, otherwise what happened.
+	std::string waitReady(const Process &process, std::chrono::milliseconds deadline);
+
+private:
+	void receive();
+	std::string received() const;
+
+	int fd_ = -1;
+	int readyFd_ = -1; // eventfd: the reader counts each READY=1 here
+	int stopFd_ = -1;  // eventfd: tells the reader to end
+	std::string address_;
+	mutable std::mutex mutex_;
+	std::string received_; // every datagram, '|'-separated, for failure messages
+	std::thread reader_;
+};
+
+class AmpdFixture : public ::testing::Test {
+protected:
+	// The kernel layout this test runs on ("6.1", "5.15", "5.10").
+	virtual std::string layout() const = 0;
+
+	void SetUp() override;
+	void TearDown() override;
+
+	// The configuration: state directory in our tree, r5-0 on remoteproc0;
+	// `remote` is merged into r5-0's object, `top` into the top level.
+	static json config(const json &remote = json::object(), const json &top = json::object());
+	void writeConfig(const json &config);
+	// Start ampd on the config written last (the default one if none) and
+	// wait for READY=1. False with a failure recorded.
+	bool startDaemon();
+	// SIGKILL ampd and reap it: the remotes are left as they are.
+	void killDaemon();
+	bool restartDaemon() { return startDaemon(); }
+	std::string daemonLog() const;
+
+	// ampctl --socket ... ARGS (args may begin with --json).
+	RunResult ampctl(const std::vector<std::string> &args, SpawnOptions options = {},
+			 std::chrono::milliseconds deadline = 20s);
+	Process ampctlAsync(const std::vector<std::string> &args, SpawnOptions options = {});
+	// The reply ampctl --json printed (the last JSON object on stdout).
+	static json parseReply(const std::string &out);
+	// The state of r5-0 as `ampctl --json status r5-0` reports it.
+	std::string daemonState();
+
+	// `ampsim mkfw --app APP [extra]` installed as lib/firmware/NAME.
+	void installFirmware(const std::string &name, const std::string &app, const std::vector<std::string> &extra = {});
+	// remoteproc0's attributes as the kernel shows them (without the newline).
+	std::string sysState() const { return attr("state"); }
+	std::string sysFirmware() const { return attr("firmware"); }
+	std::string attr(const std::string &name) const;
+	std::string simStatus();
+
+	test::Simulator sim_;
+	test::TempDir dir_{"amp-e2e"};
+	std::string configPath_, socketPath_, logPath_;
+	Process ampd_;
+	NotifySocket notify_;
+};
+
+// The usual case: one layout per test instance.
+class AmpdTest : public AmpdFixture, public ::testing::WithParamInterface<std::string> {
+protected:
+	std::string layout() const override { return GetParam(); }
+};
+
+// Lines of an `ampctl --json events` stream that are state events, as
+// (from, to) pairs, in order.
+std::vector<std::pair<std::string, std::string>> stateEvents(const std::string &stream);
+// Whether the `to` states of `seen` pass through `wantTo` in order (not necessarily adjacent).
+bool inOrder(const std::vector<std::pair<std::string, std::string>> &seen, const std::vector<std::string> &wantTo);
+
+} // namespace amp::e2e
