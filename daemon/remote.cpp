@@ -220,10 +220,20 @@ void Remote::discover()
 	case K::Attached:
 		// Adopted, not started: no offline -> starting event, the core
 		// never stopped. `starting` until its channels are checked.
+		takeOverRecovery();
+		// Its channels on the bus already say it is up: no `starting`
+		// for clients to see after an ampd restart.
+		setExpectation(std::nullopt);
+		if (!channels_.empty() && expectationMet()) {
+			state_ = word->state == K::Attached ? RemoteState::Attached : RemoteState::Running;
+			log::remote()->info("{}: adopted, {} with channel {}", alias_, word->word,
+					    channelList(info().channels));
+			schedulePoll();
+			return;
+		}
 		state_ = RemoteState::Starting;
 		phaseStart_ = Clock::now();
-		log::remote()->info("{}: adopting the core, already {}", alias_, word->word);
-		takeOverRecovery();
+		log::remote()->info("{}: adopting the core, already {}; waiting for its channels", alias_, word->word);
 		schedulePoll();
 		enterStarting("adopted", std::nullopt);
 		return;
