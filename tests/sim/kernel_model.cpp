@@ -900,7 +900,7 @@ int Kernel::requestFirmware(const std::string &name, std::vector<uint8_t> &image
 	std::vector<std::string> dirs;
 	if (!fwPathParam_.empty())
 		dirs.push_back(fwPathParam_);
-	for (const std::string &base : {"/lib/firmware/updates", "/lib/firmware"}) {
+	for (const std::string base : {"/lib/firmware/updates", "/lib/firmware"}) {
 		if (!release_.empty())
 			dirs.push_back(base + "/" + release_);
 		dirs.push_back(base);

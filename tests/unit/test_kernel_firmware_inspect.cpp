@@ -4,6 +4,7 @@
 // under ASan/UBSan: nothing may read out of bounds).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
 
@@ -83,8 +84,9 @@ Bytes carveout(const char *name, uint32_t type = 0, uint32_t reserved = 0)
 	append32(e, type);
 	for (uint32_t v : {0x3ed40000u, 0x3ed40000u, 0x1000u, 0u, reserved})
 		append32(e, v);
+	// A fixed 32-byte field, not a C string: a 32-byte name has no NUL.
 	char n[32] = {};
-	std::strncpy(n, name, sizeof n);
+	std::memcpy(n, name, std::min(std::strlen(name), sizeof n));
 	e.insert(e.end(), n, n + 32);
 	return e;
 }
@@ -405,8 +407,9 @@ TEST(KernelFirmwareInspect, TruncatedAtEveryLength)
 		for (size_t n = 0; n <= full.size(); ++n) {
 			Bytes cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
 			auto r = inspect(cut);
-			if (n < full.size())
+			if (n < full.size()) {
 				EXPECT_NE(r.verdict, FirmwareVerdict::BootWithRpmsg) << n;
+			}
 		}
 	}
 }
