@@ -60,6 +60,8 @@ with tempfile.TemporaryDirectory(prefix="ampd-activation-") as tmp:
         env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
+        # systemd-socket-activate says nothing when it listens (it logs to
+        # the same pipe as ampd): the socket file appearing is the only sign.
         while not os.path.exists(path):
             if time.monotonic() > deadline or activator.poll() is not None:
                 fail("systemd-socket-activate did not listen")
