@@ -355,26 +355,23 @@ void ControlServer::handle(Session &s, const protocol::Request &request)
 				}
 				ok(Ack{});
 			} else if constexpr (std::is_same_v<T, Inspect>) {
-				std::string rel;
 				if (!body.firmware.empty() && body.firmware[0] == '/') {
 					// ampd runs as root: a path would let anyone probe any
 					// file. `ampctl firmware inspect FILE` reads it locally.
 					if (s.peer.uid != 0)
 						return fail(Error{EPERM, "only root may inspect a file by path; give a firmware name, or "
 									 "run `ampctl firmware inspect FILE`"});
-					rel = body.firmware.substr(1);
-				} else {
-					auto loc = kernel::findFirmware(root_, body.firmware);
-					if (!loc)
-						return fail(loc.error().code == ENOENT
-								    ? Error{ENOENT, "firmware \"" + body.firmware + "\" not found"}
-								    : loc.error());
-					rel = loc->rel;
+					auto report = kernel::inspectFirmwareFile(root_, body.firmware.substr(1),
+										  kernel::inspectOptionsFor(root_));
+					if (!report)
+						return fail(report.error());
+					return ok(toInspectReply(body.firmware, *report));
 				}
-				auto report = kernel::inspectFirmwareFile(root_, rel);
-				if (!report)
-					return fail(report.error());
-				ok(toInspectReply("/" + rel, *report));
+				// As a start would meet it: the same search, the same kernel.
+				auto found = kernel::inspectFirmwareByName(root_, body.firmware);
+				if (!found)
+					return fail(found.error());
+				ok(toInspectReply("/" + found->location.rel, found->report));
 			} else if constexpr (std::is_same_v<T, Channels>) {
 				ChannelsReply reply;
 				if (body.remote) {

@@ -18,14 +18,6 @@ std::string ms(Millis d)
 	return std::to_string(d.count()) + " ms";
 }
 
-// What the kernel layout tells the inspector (firmware.h InspectOptions).
-kernel::InspectOptions inspectOptionsFor(const SysfsRoot &root)
-{
-	kernel::InspectOptions o;
-	o.vdevProbedSeparately = kernel::guessLayoutFromDrivers(root) == kernel::RpmsgLayout::CtrlDevice;
-	return o;
-}
-
 } // namespace
 
 // What a start job found out, carried back to the loop.
@@ -227,7 +219,7 @@ void Remote::discover()
 		if (!channels_.empty() && expectationMet()) {
 			state_ = word->state == K::Attached ? RemoteState::Attached : RemoteState::Running;
 			log::remote()->info("{}: adopted, {} with channel {}", alias_, word->word,
-					    channelList(info().channels));
+					    channelList(upChannels()));
 			schedulePoll();
 			return;
 		}
@@ -298,17 +290,16 @@ protocol::RemoteInfo Remote::info() const
 	return i;
 }
 
+protocol::ChannelInfo Remote::channelInfo(const kernel::RpmsgChannel &c) const
+{
+	return protocol::ChannelInfo{alias_, c.service, c.localAddr(), c.remoteAddr()};
+}
+
 std::vector<protocol::ChannelInfo> Remote::channels() const
 {
 	std::vector<protocol::ChannelInfo> out;
-	for (const auto &c : channels_) {
-		protocol::ChannelInfo i;
-		i.remote = alias_;
-		i.channel = c.service;
-		i.src = c.nameSrc >= 0 ? static_cast<uint32_t>(c.nameSrc) : protocol::kAddrAny;
-		i.dst = c.dst ? *c.dst : c.nameDst >= 0 ? static_cast<uint32_t>(c.nameDst) : protocol::kAddrAny;
-		out.push_back(std::move(i));
-	}
+	for (const auto &c : channels_)
+		out.push_back(channelInfo(c));
 	return out;
 }
 
@@ -348,14 +339,8 @@ void Remote::setChannels(std::vector<kernel::RpmsgChannel> channels)
 	auto publish = [&](const kernel::RpmsgChannel &c, bool up) {
 		changed = true;
 		log::ScopedFields fields{{"REMOTE", alias_}, {"CHANNEL", c.service}};
-		protocol::ChannelEvent e;
-		e.up = up;
-		e.channel.remote = alias_;
-		e.channel.channel = c.service;
-		e.channel.src = c.nameSrc >= 0 ? static_cast<uint32_t>(c.nameSrc) : protocol::kAddrAny;
-		e.channel.dst = c.dst ? *c.dst : c.nameDst >= 0 ? static_cast<uint32_t>(c.nameDst) : protocol::kAddrAny;
 		log::rpmsg()->info("{}: channel \"{}\" {} ({})", alias_, c.service, up ? "up" : "down", c.device);
-		ctx_.publish(e);
+		ctx_.publish(protocol::ChannelEvent{up, channelInfo(c)});
 	};
 	for (const auto &c : old)
 		if (!contains(channels_, c))
@@ -373,7 +358,7 @@ void Remote::setChannels(std::vector<kernel::RpmsgChannel> channels)
 		break;
 	case RemoteState::RunningDegraded:
 		if (expectKnown_ && expectationMet() && (!expect_.names.empty() || expect_.any))
-			fire(RemoteEvent::Up, "channel " + channelList(expect_.names.empty() ? std::vector<std::string>{channels_.front().service} : expect_.names) + " up");
+			fire(RemoteEvent::Up, "channel " + channelList(upChannels()) + " up");
 		break;
 	case RemoteState::Running:
 	case RemoteState::Attached:
@@ -416,6 +401,12 @@ bool Remote::expectationMet() const
 		if (!hasChannel(n))
 			return false;
 	return !expect_.any || !channels_.empty();
+}
+
+// What an "up" names: the expected channels, or the first that came.
+std::vector<std::string> Remote::upChannels() const
+{
+	return expect_.names.empty() ? std::vector<std::string>{channels_.front().service} : expect_.names;
 }
 
 std::string Remote::missingChannels() const
@@ -486,20 +477,10 @@ void Remote::beginStart(std::optional<std::string> firmware, const std::string &
 			return finish();
 		}
 		auto inspect = [&](const std::string &fw) -> Result<void> {
-			auto loc = kernel::findFirmware(root, fw);
-			if (!loc) {
-				if (loc.error().code == ENOENT) {
-					std::string dirs;
-					for (const auto &d : kernel::firmwareSearchPath(root))
-						dirs += (dirs.empty() ? "" : ", ") + d;
-					return unexpected(ENOENT, "firmware \"" + fw + "\" not found in " + dirs);
-				}
-				return unexpected(loc.error());
-			}
-			auto report = kernel::inspectFirmwareFile(root, loc->rel, inspectOptionsFor(root));
-			if (!report)
-				return unexpected(report.error());
-			out.report = std::move(*report);
+			auto found = kernel::inspectFirmwareByName(root, fw);
+			if (!found)
+				return unexpected(std::move(found).error());
+			out.report = std::move(found->report);
 			return {};
 		};
 		if (kind == Kind::Load) {
@@ -638,9 +619,8 @@ void Remote::inspectRunningFirmware()
 		if (auto rp = kernel::Remoteproc::open(root, index))
 			if (auto f = rp->firmware())
 				name = *f;
-		if (auto loc = kernel::findFirmware(root, name))
-			if (auto rep = kernel::inspectFirmwareFile(root, loc->rel, inspectOptionsFor(root)))
-				report = std::move(*rep);
+		if (auto found = kernel::inspectFirmwareByName(root, name))
+			report = std::move(found->report);
 		return [cb = std::move(cb), report = std::move(report), name]() mutable { cb(std::move(report), name); };
 	});
 }
@@ -665,10 +645,7 @@ void Remote::evaluateStarting()
 	else if (!expectationMet())
 		return;
 	else
-		detail = "channel " +
-			 channelList(expect_.names.empty() ? std::vector<std::string>{channels_.front().service}
-							   : expect_.names) +
-			 " up after " + elapsed();
+		detail = "channel " + channelList(upChannels()) + " up after " + elapsed();
 	fire(attached ? RemoteEvent::UpAttached : RemoteEvent::Up, detail);
 	finishStart(reply(detail));
 }
@@ -785,9 +762,7 @@ Result<void> Remote::sendShutdownMessage(const kernel::RpmsgChannel &channel)
 	auto ctrl = kernel::RpmsgControl::open(ctx_.root, node->ctrl);
 	if (!ctrl)
 		return unexpected(ctrl.error());
-	uint32_t dst = channel.dst ? *channel.dst
-				   : channel.nameDst >= 0 ? static_cast<uint32_t>(channel.nameDst) : kernel::kRpmsgAddrAny;
-	auto ept = ctrl->createEndpoint(channel.service, dst);
+	auto ept = ctrl->createEndpoint(channel.service, channel.remoteAddr());
 	if (!ept)
 		return unexpected(ept.error());
 	const auto &bytes = config_->shutdown->bytes;

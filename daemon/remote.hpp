@@ -67,6 +67,7 @@ public:
 	protocol::RemoteInfo info() const;
 	std::vector<protocol::ChannelInfo> channels() const;
 	bool hasChannel(std::string_view service) const;
+	protocol::ChannelInfo channelInfo(const kernel::RpmsgChannel &channel) const;
 
 	// Each completion runs exactly once, on the loop, when the request is
 	// over: start when the core is up with its channels (or failed), stop
@@ -102,6 +103,7 @@ private:
 	void setExpectation(const std::optional<kernel::FirmwareReport> &report);
 	bool expectationMet() const;
 	std::string missingChannels() const;
+	std::vector<std::string> upChannels() const; // expectationMet() holds
 	void evaluateStarting();
 	void onStartDeadline();
 	void finishStart(Result<protocol::ActionReply> result);

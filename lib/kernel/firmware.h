@@ -144,6 +144,18 @@ struct FirmwareReport {
 // a Refuse or Unsafe verdict with the reason. Fuzz entry point.
 FirmwareReport inspectFirmware(std::span<const uint8_t> image, const InspectOptions &options = {});
 
+// What this root's kernel does with a VDEV's vrings, from its rpmsg layout
+// (6.1+ probes them separately); no memory windows.
+InspectOptions inspectOptionsFor(const SysfsRoot &root);
+
+struct LocatedFirmware {
+	FirmwareLocation location;
+	FirmwareReport report;
+};
+// findFirmware(), then inspectFirmwareFile() with inspectOptionsFor(root):
+// what a start of `name` would meet. ENOENT names every directory searched.
+[[nodiscard]] Result<LocatedFirmware> inspectFirmwareByName(const SysfsRoot &root, std::string_view name);
+
 // ---- the report in words (ampctl prints them, ampd's inspect reply carries them)
 
 std::string describeFormat(const FirmwareReport &report); // "ELF32 little-endian ARM"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The kernel firmware loader's search, replayed under the root prefix.
 #include "kernel/firmware.h"
+#include "kernel/rpmsg.h"
 
 #include <climits>
 #include <sys/stat.h>
@@ -75,7 +76,26 @@ Result<FirmwareLocation> findFirmware(const SysfsRoot &root, std::string_view na
 	std::string where;
 	for (const auto &d : dirs)
 		where += (where.empty() ? "" : ", ") + d;
-	return unexpected(ENOENT, "firmware '" + std::string(name) + "' not found under " + root.path("") + " in " + where);
+	std::string under = root.root().empty() || root.root() == "/" ? "" : " (under " + root.root() + ")";
+	return unexpected(ENOENT, "firmware \"" + std::string(name) + "\" not found in " + where + under);
+}
+
+InspectOptions inspectOptionsFor(const SysfsRoot &root)
+{
+	InspectOptions o;
+	o.vdevProbedSeparately = guessLayoutFromDrivers(root) == RpmsgLayout::CtrlDevice;
+	return o;
+}
+
+Result<LocatedFirmware> inspectFirmwareByName(const SysfsRoot &root, std::string_view name)
+{
+	auto location = findFirmware(root, name);
+	if (!location)
+		return unexpected(std::move(location).error());
+	auto report = inspectFirmwareFile(root, location->rel, inspectOptionsFor(root));
+	if (!report)
+		return unexpected(std::move(report).error());
+	return LocatedFirmware{std::move(*location), std::move(*report)};
 }
 
 } // namespace amp::kernel

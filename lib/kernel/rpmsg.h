@@ -56,6 +56,14 @@ struct RpmsgChannel {
 	std::optional<uint32_t> dst;        // the `dst` attribute: the remote's address
 	std::optional<int> remoteproc;      // owning remoteprocN, from the real path
 	std::string driver;                 // bound driver ("" when none)
+
+	// The remote's address: the `dst` attribute, else the device name's.
+	uint32_t remoteAddr() const
+	{
+		return dst ? *dst : nameDst >= 0 ? static_cast<uint32_t>(nameDst) : kRpmsgAddrAny;
+	}
+	// The local address in the device name (-1 there: any).
+	uint32_t localAddr() const { return nameSrc >= 0 ? static_cast<uint32_t>(nameSrc) : kRpmsgAddrAny; }
 };
 
 // Split "<parent>.<service>.<src>.<dst>" (the service may hold dots).
