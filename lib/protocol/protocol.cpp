@@ -470,7 +470,10 @@ Result<ResponseBody> decodeReplyBody(RequestType type, const json &o)
 		AMP_TRY(endpoint, decodeChannelInfo(o, path));
 		AMP_TRY(mtu, reqUint(o, path, "mtu", 1, 65535));
 		AMP_TRY(direct, optBool(o, path, "direct", false));
-		return OpenReply{std::move(endpoint), static_cast<std::uint32_t>(mtu), direct};
+		AMP_TRY(up, optBool(o, path, "up", true));
+		AMP_TRY(window, optUint(o, path, "window", 0, 0xFFFFFFFFu));
+		return OpenReply{std::move(endpoint), static_cast<std::uint32_t>(mtu), direct, up,
+				 static_cast<std::uint32_t>(window.value_or(0))};
 	}
 	}
 	return unexpected(EINVAL, "unhandled reply type");
@@ -520,6 +523,30 @@ Result<Event> decodeEvent(const json &o)
 	}
 	AMP_TRY(channel, decodeChannelInfo(o, std::string(kEventNames[kind]) + " event"));
 	return ChannelEvent{kind == 1, std::move(channel)};
+}
+
+constexpr std::string_view kStreamEventNames[] = {"down", "up", "error"};
+
+Result<StreamEvent> decodeStreamEventObject(const json &o)
+{
+	AMP_TRY(kind, reqEnum(o, "stream event", "event", kStreamEventNames, EOPNOTSUPP));
+	switch (kind) {
+	case 0: {
+		AMP_TRY(reason, optString(o, "down event", "reason", StringKind::Text));
+		AMP_TRY(reattach, optBool(o, "down event", "reattach", false));
+		return StreamDown{reason.value_or(""), reattach};
+	}
+	case 1: {
+		AMP_TRY(endpoint, decodeChannelInfo(o, "up event"));
+		return StreamUp{std::move(endpoint)};
+	}
+	default: {
+		AMP_TRY(code, reqString(o, "error event", "code", StringKind::Code));
+		AMP_TRY(errnum, reqUint(o, "error event", "errno", 0, 4095));
+		AMP_TRY(message, optString(o, "error event", "message", StringKind::Text));
+		return StreamError{std::move(code), static_cast<int>(errnum), message.value_or("")};
+	}
+	}
 }
 
 // ---- encoding ----
@@ -620,6 +647,8 @@ json responseJson(const Response &response)
 				o.update(encodeChannel(b.endpoint));
 				o["mtu"] = b.mtu;
 				o["direct"] = b.direct;
+				o["up"] = b.up;
+				o["window"] = b.window;
 			}
 		},
 		response.body);
@@ -640,6 +669,30 @@ json eventJson(const Event &event)
 		o["event"] = c.up ? "channel-up" : "channel-down";
 		o.update(encodeChannel(c.channel));
 	}
+	return o;
+}
+
+json streamEventJson(const StreamEvent &event)
+{
+	json o;
+	std::visit(
+		[&](const auto &e) {
+			using T = std::decay_t<decltype(e)>;
+			if constexpr (std::is_same_v<T, StreamDown>) {
+				o["event"] = "down";
+				o["reason"] = cleanText(e.reason, kMaxText);
+				o["reattach"] = e.reattach;
+			} else if constexpr (std::is_same_v<T, StreamUp>) {
+				o = encodeChannel(e.endpoint);
+				o["event"] = "up";
+			} else {
+				o["event"] = "error";
+				o["code"] = e.code;
+				o["errno"] = e.errnum;
+				o["message"] = cleanText(e.message, kMaxText);
+			}
+		},
+		event);
 	return o;
 }
 
@@ -751,6 +804,29 @@ Result<std::string> encode(const Event &event)
 				      return unexpected(std::move(back).error());
 			      return {};
 		      });
+}
+
+Result<std::string> encode(const StreamEvent &event)
+{
+	return finish([&] { return streamEventJson(event); },
+		      [](const std::string &text) -> Result<void> {
+			      auto back = decodeStreamEvent(text);
+			      if (!back)
+				      return unexpected(std::move(back).error());
+			      return {};
+		      });
+}
+
+Result<StreamEvent> decodeStreamEvent(std::span<const char> packet)
+{
+	try {
+		AMP_TRY(o, parseGuarded(packet));
+		return decodeStreamEventObject(o);
+	} catch (const std::bad_alloc &) {
+		return unexpected(ENOMEM, "out of memory decoding a stream event");
+	} catch (const std::exception &e) {
+		return unexpected(EBADMSG, std::string("cannot decode stream event: ") + e.what());
+	}
 }
 
 Result<Request> decodeRequest(std::span<const char> packet, std::optional<RequestId> *idSeen)

@@ -106,7 +106,8 @@ struct Channels {
 	std::optional<std::string> remote;
 	bool operator==(const Channels &) const = default;
 };
-// Issue 6: a stream to one channel through a kernel endpoint of its own.
+// A stream to one channel through a kernel endpoint of its own; the reply
+// passes the stream socket (and in direct mode the endpoint) with SCM_RIGHTS.
 struct Open {
 	std::string remote;
 	std::string channel;
@@ -157,7 +158,9 @@ struct ChannelsReply {
 struct OpenReply {
 	ChannelInfo endpoint;           // src: our endpoint's address, dst: the remote's
 	std::uint32_t mtu = kMaxRpmsgPayload;
-	bool direct = false;            // the endpoint fd follows with SCM_RIGHTS
+	bool direct = false;            // the endpoint fd follows the stream socket
+	bool up = true;                 // false: a reattach stream waiting for its channel
+	std::uint32_t window = 0;       // messages in flight allowed (0: no limit)
 	bool operator==(const OpenReply &) const = default;
 };
 
@@ -182,6 +185,20 @@ Response failure(std::optional<RequestId> id, std::optional<RequestType> type, c
 // What a client reads: a reply to one of its requests, or an event.
 using ServerMessage = std::variant<Response, Event>;
 
+// ---- Stream sockets ----
+// The `open` reply carries a SOCK_SEQPACKET socket. Each packet on it starts
+// with one kind byte: kStreamMessage and one rpmsg message (0..mtu bytes),
+// or kStreamEvent and a JSON object (StreamEvent). In direct mode messages
+// go through the endpoint fd and the socket carries only events.
+inline constexpr std::uint8_t kStreamMessage = 0;
+inline constexpr std::uint8_t kStreamEvent = 1;
+// Kind byte plus the largest rpmsg payload.
+inline constexpr std::size_t kMaxStreamPacket = 1 + kMaxRpmsgPayload;
+using amp::StreamDown;
+using amp::StreamError;
+using amp::StreamEvent;
+using amp::StreamUp;
+
 // ---- Encoding and decoding ----
 
 // Encoders check what decoders check (names, ranges, the packet limit), so a
@@ -191,6 +208,8 @@ using ServerMessage = std::variant<Response, Event>;
 [[nodiscard]] Result<std::string> encode(const Request &request);
 [[nodiscard]] Result<std::string> encode(const Response &response);
 [[nodiscard]] Result<std::string> encode(const Event &event);
+// The JSON object of a stream event, without the kind byte.
+[[nodiscard]] Result<std::string> encode(const StreamEvent &event);
 
 // Errors: EMSGSIZE (over kMaxPacket), EBADMSG (not a JSON object, invalid
 // UTF-8, too deep), EINVAL (a field missing, of the wrong type or out of
@@ -199,6 +218,8 @@ using ServerMessage = std::variant<Response, Event>;
 // valid one was read, so the error reply can echo it.
 [[nodiscard]] Result<Request> decodeRequest(std::span<const char> packet, std::optional<RequestId> *idSeen = nullptr);
 [[nodiscard]] Result<ServerMessage> decodeServerMessage(std::span<const char> packet);
+// A stream event packet after its kind byte.
+[[nodiscard]] Result<StreamEvent> decodeStreamEvent(std::span<const char> packet);
 
 // std::string and std::string_view convert to the span; a string literal
 // would bring its NUL along, so it takes this overload.

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "amp/result.hpp"
+#include "amp/stream.hpp"
 #include "amp/types.hpp"
 
 namespace amp {
@@ -75,6 +76,13 @@ public:
 	[[nodiscard]] Result<InspectReply> inspect(const std::string &firmware, std::chrono::milliseconds timeout = kQueryTimeout);
 	[[nodiscard]] Result<std::vector<ChannelInfo>> channels(std::optional<std::string> remote = std::nullopt,
 								std::chrono::milliseconds timeout = kQueryTimeout);
+
+	// A stream of our own on `channel` of `remote` (amp/stream.hpp). ENODEV
+	// (no such remote), ENOENT (the channel is not up; a `reattach` open
+	// instead succeeds and waits for it), EACCES (the remote's
+	// allow.channels does not name us), EMFILE (too many streams).
+	[[nodiscard]] Result<Stream> open(const std::string &remote, const std::string &channel,
+					  const OpenOptions &options = {}, std::chrono::milliseconds timeout = kQueryTimeout);
 
 	// The next event, queued or read within `timeout` (negative: no limit).
 	// ETIMEDOUT when none came, EINTR when a signal interrupted the wait (so

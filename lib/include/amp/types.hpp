@@ -85,4 +85,42 @@ struct ChannelEvent {
 // likely to be wanted by an event loop in namespace amp.
 using RemoteEvent = std::variant<StateEvent, ChannelEvent>;
 
+// ---- Channel streams (Client::open; docs/protocol.md "Streams") ----
+
+// How an `open` asks for its stream.
+struct OpenOptions {
+	std::uint32_t addr = kAddrAny; // our endpoint's local address; the kernel picks when any
+	// The kernel endpoint's fd itself (rpmsg_char, passed with SCM_RIGHTS):
+	// no relay hop. ampd still owns the endpoint's life (it destroys it
+	// when the stream closes or the remote goes), and events still come on
+	// the stream socket.
+	bool direct = false;
+	// After a "down" (remote stopped or crashed, channel gone) keep the
+	// stream and attach it again when the channel returns; also lets an
+	// open wait for a channel that is not up yet.
+	bool reattach = false;
+	bool operator==(const OpenOptions &) const = default;
+};
+
+// The stream lost its endpoint. Messages read before it were sent before the
+// loss; messages sent after it wait (reattach) or fail (not).
+struct StreamDown {
+	std::string reason;    // "remote stopped", "remote crashed", "channel gone"
+	bool reattach = false; // the stream waits for the channel to return
+	bool operator==(const StreamDown &) const = default;
+};
+// The stream has a (new) endpoint: after open with reattach, or a return.
+struct StreamUp {
+	ChannelInfo endpoint; // src: our endpoint's address, dst: the remote's
+	bool operator==(const StreamUp &) const = default;
+};
+// A message the client sent was refused (EMSGSIZE, EBADMSG); the stream lives on.
+struct StreamError {
+	std::string code; // errno name: "EMSGSIZE"
+	int errnum = 0;
+	std::string message;
+	bool operator==(const StreamError &) const = default;
+};
+using StreamEvent = std::variant<StreamDown, StreamUp, StreamError>;
+
 } // namespace amp
