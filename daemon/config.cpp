@@ -712,7 +712,8 @@ void readRemote(Checker &c, const Member &m, RemoteConfig &out)
 		c.error(m.keyPos, "remote alias " + quote(m.key) + " " + *problem);
 	const std::string where = "remote " + quote(m.key);
 	ObjectReader r(c, m.value, where,
-		       {"//", "remoteproc", "firmware", "autostart", "channels", "shutdown", "deadlines", "restart", "allow", "proxy"});
+		       {"//", "remoteproc", "firmware", "autostart", "channels", "shutdown", "deadlines", "restart", "allow",
+			"max_in_flight", "proxy"});
 	if (!r.valid())
 		return;
 
@@ -741,6 +742,8 @@ void readRemote(Checker &c, const Member &m, RemoteConfig &out)
 			out.firmware = *fw;
 	}
 	readBool(c, r.get("autostart"), "autostart", out.autostart);
+	if (std::uint64_t v; readUint(c, r.get("max_in_flight"), "max_in_flight", 0, 256, "", v))
+		out.maxInFlight = static_cast<unsigned>(v);
 
 	if (const Node *ch = r.get("channels")) {
 		if (ch->kind != Node::Kind::Array) {

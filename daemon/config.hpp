@@ -76,6 +76,10 @@ struct RemoteConfig {
 	// Who may open a channel, by channel name; "*" for any channel. A channel
 	// without an entry (and no "*") is open to `control` only.
 	std::map<std::string, Principals> channelAccess;
+	// Messages one stream may have sent and not yet seen answered, so no
+	// client holds all of the 256 TX buffers the remote's endpoints share;
+	// 0: no limit (for channels whose remote does not answer every message).
+	unsigned maxInFlight = 64;
 	ProxyConfig proxy;
 };
 

@@ -17,8 +17,13 @@
 
 #include "base/log.h"
 #include "kernel/firmware.h"
+#include "stream_hub.hpp"
 
 namespace amp::daemon {
+
+namespace {
+bool named(const PeerCredentials &peer, const Principals &who);
+}
 
 bool PeerCredentials::inGroup(gid_t g) const
 {
@@ -29,13 +34,32 @@ bool mayControl(const PeerCredentials &peer, const RemoteConfig *config)
 {
 	if (peer.uid == 0)
 		return true;
-	if (!config)
-		return false;
-	for (const Principal &u : config->control.users)
+	return config && named(peer, config->control);
+}
+
+namespace {
+
+bool named(const PeerCredentials &peer, const Principals &who)
+{
+	for (const Principal &u : who.users)
 		if (u.id && *u.id == peer.uid)
 			return true;
-	for (const Principal &g : config->control.groups)
+	for (const Principal &g : who.groups)
 		if (g.id && peer.inGroup(*g.id))
+			return true;
+	return false;
+}
+
+} // namespace
+
+bool mayOpen(const PeerCredentials &peer, const RemoteConfig *config, const std::string &channel)
+{
+	if (mayControl(peer, config))
+		return true;
+	if (!config)
+		return false;
+	for (const char *key : {channel.c_str(), "*"})
+		if (auto it = config->channelAccess.find(key); it != config->channelAccess.end() && named(peer, it->second))
 			return true;
 	return false;
 }
@@ -69,7 +93,11 @@ struct ControlServer::Session {
 	std::string name;   // for logs: "pid 123 uid 1000"
 	bool subscribedAll = false;
 	std::vector<std::string> subscribed; // remote aliases
-	std::deque<std::string> out;
+	struct Outgoing {
+		std::string packet;
+		std::vector<UniqueFd> fds;
+	};
+	std::deque<Outgoing> out;
 	size_t outBytes = 0;
 	bool closing = false;
 };
@@ -384,13 +412,32 @@ void ControlServer::handle(Session &s, const protocol::Request &request)
 				}
 				ok(reply);
 			} else if constexpr (std::is_same_v<T, Open>) {
-				fail(Error{EOPNOTSUPP, "channel streams (open) are not available in this ampd yet"});
+				Remote *r = remoteFor(s, request, body.remote, false);
+				if (!r)
+					return;
+				if (!mayOpen(s.peer, r->config(), body.channel)) {
+					log::control()->warn("client {}: open of \"{}\" on {} refused: not allowed", s.name,
+							     body.channel, r->alias());
+					return fail(Error{EACCES, "uid " + std::to_string(s.peer.uid) + " may not open channel \"" +
+									  body.channel + "\" of " + r->alias() +
+									  " (root, allow.control and allow.channels may)"});
+				}
+				if (!streams_)
+					return fail(Error{EOPNOTSUPP, "this ampd serves no channel streams"});
+				auto opened = streams_->open(*r, body, who);
+				if (!opened)
+					return fail(opened.error());
+				std::vector<UniqueFd> fds;
+				fds.push_back(std::move(opened->stream));
+				if (opened->endpoint)
+					fds.push_back(std::move(opened->endpoint));
+				respond(s.id, Response{id, type, opened->reply}, std::move(fds));
 			}
 		},
 		request.body);
 }
 
-void ControlServer::respond(uint64_t sessionId, const protocol::Response &response)
+void ControlServer::respond(uint64_t sessionId, const protocol::Response &response, std::vector<UniqueFd> fds)
 {
 	auto it = sessions_.find(sessionId);
 	if (it == sessions_.end() || it->second->closing)
@@ -401,8 +448,9 @@ void ControlServer::respond(uint64_t sessionId, const protocol::Response &respon
 		packet = protocol::encode(protocol::failure(response.id, response.type, packet.error()));
 		if (!packet)
 			return;
+		fds.clear();
 	}
-	queue(*it->second, std::move(*packet));
+	queue(*it->second, std::move(*packet), std::move(fds));
 }
 
 void ControlServer::publish(const protocol::Event &event)
@@ -433,12 +481,35 @@ void ControlServer::publish(const protocol::Event &event)
 			queue(*it->second, *encoded);
 }
 
-void ControlServer::queue(Session &s, std::string packet)
+ssize_t ControlServer::sendPacket(Session &s, const std::string &packet, const std::vector<UniqueFd> &fds)
+{
+	iovec iov{const_cast<char *>(packet.data()), packet.size()};
+	msghdr msg{};
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	alignas(cmsghdr) char control[CMSG_SPACE(2 * sizeof(int))] = {};
+	if (!fds.empty()) {
+		size_t n = std::min<size_t>(fds.size(), 2);
+		msg.msg_control = control;
+		msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+		cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n * sizeof(int));
+		for (size_t i = 0; i < n; i++) {
+			int fd = fds[i].get();
+			std::memcpy(CMSG_DATA(c) + i * sizeof(int), &fd, sizeof fd);
+		}
+	}
+	return sendmsg(s.fd.get(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+void ControlServer::queue(Session &s, std::string packet, std::vector<UniqueFd> fds)
 {
 	if (s.closing)
 		return;
 	if (s.out.empty()) {
-		ssize_t n = send(s.fd.get(), packet.data(), packet.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t n = sendPacket(s, packet, fds);
 		if (n >= 0)
 			return;
 		if (errno != EAGAIN) {
@@ -452,22 +523,22 @@ void ControlServer::queue(Session &s, std::string packet)
 		return;
 	}
 	s.outBytes += packet.size();
-	s.out.push_back(std::move(packet));
+	s.out.push_back({std::move(packet), std::move(fds)});
 	(void)s.source.setIoEvents(EPOLLIN | EPOLLOUT);
 }
 
 void ControlServer::flush(Session &s)
 {
 	while (!s.out.empty()) {
-		const std::string &p = s.out.front();
-		ssize_t n = send(s.fd.get(), p.data(), p.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+		const auto &p = s.out.front();
+		ssize_t n = sendPacket(s, p.packet, p.fds);
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return;
 			closeSession(s.id, std::string("write error: ") + strerror(errno));
 			return;
 		}
-		s.outBytes -= p.size();
+		s.outBytes -= p.packet.size();
 		s.out.pop_front();
 	}
 	(void)s.source.setIoEvents(EPOLLIN);

@@ -22,6 +22,8 @@
 
 namespace amp::daemon {
 
+class StreamHub;
+
 struct PeerCredentials {
 	pid_t pid = 0;
 	uid_t uid = static_cast<uid_t>(-1);
@@ -32,6 +34,9 @@ struct PeerCredentials {
 
 // Root always; else the remote's `allow.control` users and groups.
 bool mayControl(const PeerCredentials &peer, const RemoteConfig *config);
+// Whoever may control the remote, and the remote's `allow.channels` entry
+// for `channel` (or "*").
+bool mayOpen(const PeerCredentials &peer, const RemoteConfig *config, const std::string &channel);
 
 // The inspector's findings in the wire's shape.
 protocol::InspectReply toInspectReply(const std::string &path, const kernel::FirmwareReport &report);
@@ -56,6 +61,9 @@ public:
 	bool activated() const { return activated_; }
 	const std::string &path() const { return path_; }
 
+	// `open` requests go there; without one they are EOPNOTSUPP.
+	void setStreams(StreamHub *streams) { streams_ = streams; }
+
 	// To every subscribed client.
 	void publish(const protocol::Event &event);
 	size_t sessionCount() const { return sessions_.size(); }
@@ -66,14 +74,18 @@ private:
 	void onSessionEvents(uint64_t id, uint32_t revents);
 	void readPackets(Session &s);
 	void handle(Session &s, const protocol::Request &request);
-	void respond(uint64_t sessionId, const protocol::Response &response);
-	void queue(Session &s, std::string packet);
+	// `fds` go with the reply (SCM_RIGHTS), in order.
+	void respond(uint64_t sessionId, const protocol::Response &response, std::vector<UniqueFd> fds = {});
+	void queue(Session &s, std::string packet, std::vector<UniqueFd> fds = {});
+	// One packet; -1 with errno like send().
+	ssize_t sendPacket(Session &s, const std::string &packet, const std::vector<UniqueFd> &fds);
 	void flush(Session &s);
 	void closeSession(uint64_t id, const std::string &why);
 	Remote *remoteFor(Session &s, const protocol::Request &request, const std::string &name, bool control);
 
 	EventLoop &loop_;
 	Manager &manager_;
+	StreamHub *streams_ = nullptr;
 	const Config &config_;
 	SysfsRoot root_;
 	ServerLimits limits_;

@@ -128,13 +128,16 @@ Result<EventSource> EventLoop::addIo(int fd, uint32_t events, std::function<void
 	return EventSource(s, std::move(cbs));
 }
 
-Result<EventSource> EventLoop::addTimer(Millis after, std::function<void()> callback)
+Result<EventSource> EventLoop::addTimer(std::chrono::microseconds after, std::function<void()> callback,
+				       std::chrono::microseconds accuracy)
 {
 	auto cbs = std::make_unique<EventSource::Callbacks>();
 	cbs->plain = std::move(callback);
 	sd_event_source *s = nullptr;
-	uint64_t usec = after.count() > 0 ? static_cast<uint64_t>(after.count()) * 1000 : 0;
-	int r = sd_event_add_time_relative(event_, &s, CLOCK_MONOTONIC, usec, 1000, onTime, cbs.get());
+	uint64_t usec = after.count() > 0 ? static_cast<uint64_t>(after.count()) : 0;
+	// 0 would mean sd-event's default (250 ms); 1 us is "as exact as it gets".
+	uint64_t slack = accuracy.count() > 0 ? static_cast<uint64_t>(accuracy.count()) : 1;
+	int r = sd_event_add_time_relative(event_, &s, CLOCK_MONOTONIC, usec, slack, onTime, cbs.get());
 	if (r < 0)
 		return unexpected(-r, "sd_event_add_time_relative");
 	return EventSource(s, std::move(cbs));

@@ -67,8 +67,10 @@ public:
 
 	// `fd` stays owned by the caller; the callback gets epoll's revents.
 	[[nodiscard]] Result<EventSource> addIo(int fd, uint32_t events, std::function<void(uint32_t revents)> callback);
-	// One shot, on CLOCK_MONOTONIC, `after` from now (1 ms accuracy).
-	[[nodiscard]] Result<EventSource> addTimer(Millis after, std::function<void()> callback);
+	// One shot, on CLOCK_MONOTONIC, `after` from now; sd-event may coalesce
+	// it with other wake-ups within `accuracy`.
+	[[nodiscard]] Result<EventSource> addTimer(std::chrono::microseconds after, std::function<void()> callback,
+						   std::chrono::microseconds accuracy = Millis(1));
 	// Runs on the next loop iteration (after the current callback returns).
 	[[nodiscard]] Result<EventSource> addDefer(std::function<void()> callback);
 	// `signal` must be blocked in every thread already (sd_event_add_signal).

@@ -15,6 +15,7 @@
 #include "blocking_worker.hpp"
 #include "config.hpp"
 #include "control_server.hpp"
+#include "stream_hub.hpp"
 #include "event_loop.hpp"
 #include "journal_sink.hpp"
 #include "manager.hpp"
@@ -82,8 +83,15 @@ int run(const Options &opt)
 		return 1;
 	}
 	auto manager = std::make_unique<Manager>(**loop, **worker, SysfsRoot(opt.root), config);
+	auto streams = std::make_unique<StreamHub>(**loop, *manager, SysfsRoot(opt.root));
 	auto server = std::make_unique<ControlServer>(**loop, *manager, config, SysfsRoot(opt.root));
-	manager->setEventListener([&server](const protocol::Event &e) { server->publish(e); });
+	server->setStreams(streams.get());
+	// Streams first: a client that hears "stopped" finds its stream down already.
+	manager->setEventListener([&](const protocol::Event &e) {
+		if (streams)
+			streams->onEvent(e);
+		server->publish(e);
+	});
 	manager->setChangeListener([&] { notifier.status(manager->statusLine()); });
 
 	if (auto r = server->listen(socketPath); !r) {
@@ -119,8 +127,11 @@ int run(const Options &opt)
 	notifier.ready(manager->statusLine());
 	auto result = (*loop)->run();
 	notifier.stopping();
-	// The manager first: its remotes answer pending requests through the
+	// Endpoints go while the remotes they belong to are still known; then
+	// the manager, whose remotes answer pending requests through the
 	// server on the way out.
+	server->setStreams(nullptr);
+	streams.reset();
 	manager.reset();
 	server.reset();
 	if (!result) {

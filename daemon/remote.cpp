@@ -305,7 +305,13 @@ std::vector<protocol::ChannelInfo> Remote::channels() const
 
 bool Remote::hasChannel(std::string_view service) const
 {
-	return std::any_of(channels_.begin(), channels_.end(), [&](const auto &c) { return c.service == service; });
+	return findChannel(service) != nullptr;
+}
+
+const kernel::RpmsgChannel *Remote::findChannel(std::string_view service) const
+{
+	auto it = std::find_if(channels_.begin(), channels_.end(), [&](const auto &c) { return c.service == service; });
+	return it == channels_.end() ? nullptr : &*it;
 }
 
 protocol::ActionReply Remote::reply(const std::string &detail) const

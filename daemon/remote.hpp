@@ -67,6 +67,8 @@ public:
 	protocol::RemoteInfo info() const;
 	std::vector<protocol::ChannelInfo> channels() const;
 	bool hasChannel(std::string_view service) const;
+	// The channel named `service` as the bus shows it now, or null.
+	const kernel::RpmsgChannel *findChannel(std::string_view service) const;
 	protocol::ChannelInfo channelInfo(const kernel::RpmsgChannel &channel) const;
 
 	// Each completion runs exactly once, on the loop, when the request is

@@ -65,6 +65,7 @@ TEST(ConfigLoad, ExampleLoads)
 	EXPECT_EQ(std::get<std::string>(r0->remoteproc), "ff9a0000.rf5ss:r5f_0");
 	EXPECT_EQ(r0->firmware, "image_echo_test");
 	EXPECT_TRUE(r0->autostart);
+	EXPECT_EQ(r0->maxInFlight, 64u);
 	EXPECT_EQ(r0->channels, std::vector<std::string>{"rpmsg-openamp-demo-channel"});
 	ASSERT_TRUE(r0->shutdown);
 	EXPECT_EQ(r0->shutdown->bytes, (std::vector<std::uint8_t>{0x5a, 0xa5, 0x56, 0xef})) << "the word goes out little-endian";
@@ -184,7 +185,7 @@ TEST(ConfigErrors, TyposAreFoundAtTheirLineAndColumn)
 		 "ampd.json:5:7: unknown key \"firmwre\" in remote \"r5-0\" (did you mean \"firmware\"?)"},
 		{withRemote("      \"remoteproc\": 0,\n      \"colour\": \"blue\""),
 		 "ampd.json:5:7: unknown key \"colour\" in remote \"r5-0\" (expected one of: remoteproc, firmware, autostart, channels, shutdown, "
-		 "deadlines, restart, allow, proxy)"},
+		 "deadlines, restart, allow, max_in_flight, proxy)"},
 		{"{\n  \"sockte\": \"/run/ampd.sock\"\n}\n",
 		 "ampd.json:2:3: unknown key \"sockte\" in the configuration (did you mean \"socket\"?)"},
 		{"{\"on_sigterm\": \"leave\", \"remote\": {}}",
@@ -213,6 +214,8 @@ TEST(ConfigErrors, TyposAreFoundAtTheirLineAndColumn)
 		 "ampd.json:5:36: \"shutdown_ms\" must be an integer, got a negative integer (expected 10..600000 ms)"},
 		{withRemote("      \"remoteproc\": 0,\n      \"restart\": {\"policy\": \"on-failure\", \"max_restarts\": 0}"),
 		 "ampd.json:5:59: \"max_restarts\" is 0, out of range (expected 1..1000)"},
+		{withRemote("      \"remoteproc\": 0,\n      \"max_in_flight\": 257"),
+		 "ampd.json:5:24: \"max_in_flight\" is 257, out of range (expected 0..256)"},
 		{withRemote("      \"remoteproc\": 70000"), "ampd.json:4:21: \"remoteproc\" is 70000, out of range (expected an index 0..65535)"},
 		{withRemote("      \"remoteproc\": 0,\n      \"restart\": {\"policy\": \"on-failure\", \"backoff_ms\": 500, \"backoff_max_ms\": 100}"),
 		 "ampd.json:5:80: \"backoff_max_ms\" is below \"backoff_ms\" (500 ms; expected at least that)"},
