@@ -490,8 +490,9 @@ void StreamHub::schedule(Stream &s)
 
 void StreamHub::pumpToClient(Stream &s)
 {
-	if (!flushClient(s))
-		return;
+	// A slow client's messages wait in its queue; only a full queue stops
+	// reading the endpoint.
+	flushClient(s);
 	if (!s.ept || s.direct || !s.eptIn)
 		return;
 	unsigned moved = 0;
