@@ -15,13 +15,16 @@
 #include <unistd.h>
 
 #include "base/unique_fd.h"
+#include "client/io.h"
 #include "protocol/protocol.hpp"
 
 namespace amp {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using client::deadlineAfter;
+using client::PassedFds;
+using client::pollTimeout;
 using protocol::Request;
 using protocol::RequestType;
 using protocol::Response;
@@ -37,28 +40,10 @@ struct Packet {
 	Response response;
 	std::string raw;
 	Error error; // Bad: why the packet could not be read
+	// What came with it; closed with the packet unless a call takes them
+	// (only an `open` reply should carry any).
+	PassedFds fds;
 };
-
-// Milliseconds left until `deadline` for poll(), rounded up so that a wait
-// never ends a little early and reports a timeout that has not passed;
-// -1 (no limit) for no deadline.
-int pollTimeout(std::optional<Clock::time_point> deadline)
-{
-	if (!deadline)
-		return -1;
-	auto left = *deadline - Clock::now();
-	if (left <= Clock::duration::zero())
-		return 0;
-	auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-	return ms > 1000000000 ? 1000000000 : static_cast<int>(ms);
-}
-
-std::optional<Clock::time_point> deadlineAfter(std::chrono::milliseconds timeout)
-{
-	if (timeout.count() < 0)
-		return std::nullopt;
-	return Clock::now() + timeout;
-}
 
 Error closedError()
 {
@@ -93,9 +78,12 @@ struct Client::State {
 	{
 		if (closed)
 			return unexpected(closedError());
-		// MSG_TRUNC makes recv() return the packet's real length, so a
+		// MSG_TRUNC makes recvmsg() return the packet's real length, so a
 		// packet larger than the buffer is seen as such, not as a cut one.
-		ssize_t n = ::recv(fd.get(), buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+		// Passed fds land in p.fds whatever the packet turns out to be.
+		Packet p;
+		struct iovec iov = {buffer.data(), buffer.size()};
+		ssize_t n = client::receivePacket(fd.get(), &iov, 1, MSG_DONTWAIT | MSG_TRUNC, p.fds);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return Packet{};
@@ -109,7 +97,6 @@ struct Client::State {
 			closed = true;
 			return unexpected(closedError());
 		}
-		Packet p;
 		if (static_cast<std::size_t>(n) > buffer.size()) {
 			p.kind = Packet::Kind::Bad;
 			p.error = Error{EMSGSIZE, "ampd sent a packet of " + std::to_string(n) + " bytes (at most " +
@@ -138,7 +125,7 @@ struct Client::State {
 
 	// Waits until fd is ready for `events` or the deadline passes. false on
 	// timeout; EINTR is returned so callers decide whether to go on.
-	Result<bool> waitFor(short wanted, std::optional<Clock::time_point> deadline)
+	Result<bool> waitFor(short wanted, client::Deadline deadline)
 	{
 		struct pollfd pfd = {fd.get(), wanted, 0};
 		int r = ::poll(&pfd, 1, pollTimeout(deadline));
@@ -147,7 +134,7 @@ struct Client::State {
 		return r > 0;
 	}
 
-	Result<void> send(const Request &request, std::optional<Clock::time_point> deadline)
+	Result<void> send(const Request &request, client::Deadline deadline)
 	{
 		if (closed)
 			return unexpected(closedError());
@@ -176,8 +163,9 @@ struct Client::State {
 	}
 
 	// One request, its reply: the body of a successful one, the server's
-	// errno and message for a refusal.
-	Result<Response> call(protocol::RequestBody body, std::chrono::milliseconds timeout)
+	// errno and message for a refusal. The fds passed with a successful
+	// reply go to `fds` when given; all others are closed.
+	Result<Response> call(protocol::RequestBody body, std::chrono::milliseconds timeout, PassedFds *fds = nullptr)
 	{
 		auto deadline = deadlineAfter(timeout);
 		Request request{nextId++, std::move(body)};
@@ -212,6 +200,8 @@ struct Client::State {
 				if (r.type != request.type())
 					return unexpected(EPROTO, "ampd answered " + what + " with a " +
 									  std::string(r.type ? protocol::toString(*r.type) : "untyped") + " reply");
+				if (fds)
+					*fds = std::move(packet->fds);
 				return std::move(r);
 			}
 			case Packet::Kind::None: break;
