@@ -262,6 +262,18 @@ public:
 private:
 	void run()
 	{
+		loop();
+		// Work never run may hold this core (`ctl flood` captures it):
+		// drop it, or the core and its app leak.
+		std::deque<std::function<void()>> tasks;
+		std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers;
+		std::lock_guard<std::mutex> l(qmu_);
+		tasks.swap(tasks_);
+		timers.swap(timers_);
+	}
+
+	void loop()
+	{
 		using clock = std::chrono::steady_clock;
 		{
 			// The remote's boot time before it announces (sim tunable).
