@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
@@ -15,11 +16,11 @@
 #include "blocking_worker.hpp"
 #include "config.hpp"
 #include "control_server.hpp"
-#include "stream_hub.hpp"
 #include "event_loop.hpp"
 #include "journal_sink.hpp"
 #include "manager.hpp"
 #include "notify.hpp"
+#include "stream_hub.hpp"
 
 namespace {
 
@@ -70,6 +71,14 @@ int run(const Options &opt)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, nullptr);
 	signal(SIGPIPE, SIG_IGN);
+	// Every stream holds two fds (its socket and its endpoint) and every
+	// client one: the soft limit of 1024 would refuse clients long before
+	// ampd's own limits do. ampd uses epoll, never select(), so the hard
+	// limit is safe to take.
+	if (struct rlimit nofile {}; getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+	}
 
 	auto loop = EventLoop::create();
 	if (!loop) {
