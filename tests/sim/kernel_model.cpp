@@ -21,6 +21,7 @@ namespace {
 
 constexpr uint32_t kAddrAny = 0xFFFFFFFFu;
 constexpr uint32_t kNsAddr = 53;
+constexpr size_t kNsMessageSize = 40; // struct rpmsg_ns_msg
 constexpr uint32_t kFirstDynamicAddr = 1024;
 constexpr size_t kMaxPayload = 496; // 512-byte buffers minus the 16-byte header
 constexpr int kTxBuffers = 256;     // half of the 512 buffers of a virtio rpmsg device
@@ -84,9 +85,34 @@ const char *layoutName(Layout layout)
 
 enum class RprocState { Offline, Running, Crashed, Attached, Detached };
 
+using Clock = std::chrono::steady_clock;
+
 struct Message {
-	uint32_t src, dst;
+	Message() = default;
+	Message(uint32_t s, uint32_t d, std::vector<uint8_t> bytes) : src(s), dst(d), data(std::move(bytes)) {}
+
+	uint32_t src = 0, dst = 0;
 	std::vector<uint8_t> data;
+	// A name-service message to address 53 (create or destroy `nsName`
+	// at `src`), which crosses the link in order with the data.
+	enum class Ns { None, Create, Destroy } ns = Ns::None;
+	std::string nsName;
+	// Link timing: when its transfer is over and the receiver may see it
+	// (the epoch, always past, without link timing).
+	Clock::time_point readyAt{};
+};
+
+// The remote -> Linux direction of a link with timing: messages the remote
+// sent, crossing one at a time, handed to their endpoints by a thread of
+// their own when their transfer is over (the Linux side's interrupt), so
+// that no FUSE worker ever waits for a transfer.
+struct RxLink {
+	Vdev *vdev = nullptr;         // model lock; null once the device is gone
+	std::deque<Message> inflight; // model lock; readyAt ascending
+	Clock::time_point busyUntil;  // model lock; end of the last transfer queued
+	std::condition_variable_any cv;
+	std::atomic<bool> stop{false};
+	std::thread thread;
 };
 
 struct PendingRead {
@@ -147,6 +173,8 @@ struct Vdev {
 	bool ns = false;
 	int txFree = kTxBuffers;
 	std::deque<Message> inbox; // Linux -> remote, each holding a TX buffer
+	Clock::time_point txBusyUntil; // link timing: end of the last Linux -> remote transfer
+	std::shared_ptr<RxLink> rx;    // link timing: remote -> Linux
 	std::map<uint32_t, EptDevice *> endpoints; // Linux addresses in use (owner may be null)
 	std::vector<std::shared_ptr<RpmsgDevice>> devices;
 	std::shared_ptr<Core> core;
@@ -205,6 +233,7 @@ public:
 	void kill()
 	{
 		dead = true;
+		halt_ = true;
 		std::lock_guard<std::mutex> l(qmu_);
 		stop_ = true;
 		cv_.notify_one();
@@ -223,15 +252,11 @@ public:
 	}
 	void announce(const std::string &name, uint32_t addr) override
 	{
-		ModelLock l(k_.mutex_);
-		if (!dead)
-			k_.announce(*vdev, name, addr);
+		k_.remoteNs(*this, name, addr, false);
 	}
 	void unannounce(const std::string &name, uint32_t addr) override
 	{
-		ModelLock l(k_.mutex_);
-		if (!dead)
-			k_.unannounce(*vdev, name, addr);
+		k_.remoteNs(*this, name, addr, true);
 	}
 	void reportCrash() override
 	{
@@ -275,6 +300,8 @@ private:
 	void loop()
 	{
 		using clock = std::chrono::steady_clock;
+		if (k_.opt_.link.enabled)
+			setPreciseTimerSlack(); // it waits for messages crossing the link
 		{
 			// The remote's boot time before it announces (sim tunable).
 			std::unique_lock<std::mutex> l(qmu_);
@@ -309,16 +336,37 @@ private:
 			for (auto &fn : work)
 				fn();
 			if (poked) {
-				uint32_t src, dst;
-				std::vector<uint8_t> data;
-				while (k_.pullMessage(*this, src, dst, data)) {
-					if (isExtraEcho(dst))
-						send(dst, src, data);
+				Message m;
+				clock::time_point due;
+				for (;;) {
+					Kernel::Pull got = k_.pullMessage(*this, m, due);
+					if (got == Kernel::Pull::None)
+						break;
+					if (got == Kernel::Pull::Wait) {
+						// Still crossing the link. Tasks and
+						// timers first; else wait (at most one
+						// transfer, under 80 us on the board).
+						if (otherWorkDue()) {
+							poke();
+							break;
+						}
+						if (!sleepUntil(due, halt_))
+							return;
+						continue;
+					}
+					if (isExtraEcho(m.dst))
+						send(m.dst, m.src, m.data);
 					else
-						app_->receive(*this, src, dst, data);
+						app_->receive(*this, m.src, m.dst, m.data);
 				}
 			}
 		}
+	}
+
+	bool otherWorkDue()
+	{
+		std::lock_guard<std::mutex> l(qmu_);
+		return !tasks_.empty() || (!timers_.empty() && timers_.begin()->first <= std::chrono::steady_clock::now());
 	}
 
 	bool isExtraEcho(uint32_t dst)
@@ -337,6 +385,7 @@ private:
 	std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers_;
 	bool stop_ = false;
 	bool poked_ = false;
+	std::atomic<bool> halt_{false}; // stop_, for waits outside qmu_
 };
 
 // ---------------------------------------------------------------------------
@@ -628,6 +677,8 @@ int Kernel::start(std::string &why)
 
 	kworker_ = std::thread([this] { kworker(); });
 	started_ = true;
+	if (opt_.link.enabled)
+		fprintf(stderr, "ampsim: link timing: %s\n", describe(opt_.link).c_str());
 
 	// Requests still held at unmount (blocked reads and writes) are
 	// answered so that no reader is left hanging on a dead connection.
@@ -683,9 +734,12 @@ void Kernel::stop()
 	{
 		ModelLock l(mutex_);
 		for (auto &r : remotes_)
-			if (r->vdev && r->vdev->core) {
-				r->vdev->core->kill();
-				deadCores_.push_back(r->vdev->core);
+			if (r->vdev) {
+				if (r->vdev->core) {
+					r->vdev->core->kill();
+					deadCores_.push_back(r->vdev->core);
+				}
+				stopRxLink(*r->vdev);
 			}
 		kstop_ = true;
 		kworkCv_.notify_all();
@@ -694,6 +748,9 @@ void Kernel::stop()
 	for (auto &c : deadCores_)
 		c->join();
 	deadCores_.clear();
+	for (auto &link : deadLinks_)
+		link->thread.join();
+	deadLinks_.clear();
 }
 
 // ---------------------------------------------------------------------------
@@ -711,12 +768,16 @@ void Kernel::kworker()
 	while (!kstop_) {
 		auto now = std::chrono::steady_clock::now();
 		std::vector<std::shared_ptr<Core>> reap;
+		std::vector<std::shared_ptr<RxLink>> reapLinks;
 		reap.swap(deadCores_);
-		if (!reap.empty()) {
+		reapLinks.swap(deadLinks_);
+		if (!reap.empty() || !reapLinks.empty()) {
 			// Join outside the lock: a dying core may be waiting for it.
 			l.unlock();
 			for (auto &c : reap)
 				c->join();
+			for (auto &link : reapLinks)
+				link->thread.join();
 			l.lock();
 			continue;
 		}
@@ -1122,6 +1183,11 @@ void Kernel::createVdev(Remote &r, const LoadedFirmware &fw)
 	if (vv.ns && opt_.layout != Layout::V5_10)
 		addRpmsgDevice(vv, "rpmsg_ns", kNsAddr, kNsAddr, "rpmsg_ns");
 
+	if (opt_.link.enabled) {
+		vv.rx = std::make_shared<RxLink>();
+		vv.rx->vdev = &vv;
+		vv.rx->thread = std::thread([this, rx = vv.rx] { rxLinkRun(rx); });
+	}
 	vv.core = std::make_shared<Core>(*this, &vv, fw.spec, opt_.announceDelay);
 	vv.core->launch();
 }
@@ -1134,6 +1200,7 @@ void Kernel::destroyVdev(Remote &r)
 		deadCores_.push_back(v.core);
 		kworkCv_.notify_all();
 	}
+	stopRxLink(v);
 	for (auto it = blocked_.begin(); it != blocked_.end();) {
 		if (it->ept->vdev == &v) {
 			fuse_reply_err(it->req, EPIPE);
@@ -1528,7 +1595,14 @@ int Kernel::linuxSend(EptDevice &e, const char *buf, size_t size, bool nonblock)
 		return opt_.layout == Layout::V6_1 ? EAGAIN : ENOMEM;
 	}
 	v.txFree--;
-	v.inbox.push_back({e.addr, dst, std::vector<uint8_t>(buf, buf + size)});
+	Message m{e.addr, dst, std::vector<uint8_t>(buf, buf + size)};
+	if (opt_.link.enabled) {
+		// One message at a time per direction: this one crosses once the
+		// link is free, and the remote sees it when it is over.
+		v.txBusyUntil = std::max(Clock::now(), v.txBusyUntil) + opt_.link.transfer(size);
+		m.readyAt = v.txBusyUntil;
+	}
+	v.inbox.push_back(std::move(m));
 	if (v.core)
 		v.core->poke();
 	return 0;
@@ -1593,22 +1667,23 @@ void Kernel::txBufferFreed(Vdev &v)
 	}
 }
 
-bool Kernel::pullMessage(Core &core, uint32_t &src, uint32_t &dst, std::vector<uint8_t> &data)
+Kernel::Pull Kernel::pullMessage(Core &core, Message &m, Clock::time_point &due)
 {
 	ModelLock l(mutex_);
 	if (core.dead || core.hung || core.vdev->inbox.empty())
-		return false;
+		return Pull::None;
 	Vdev &v = *core.vdev;
-	Message m = std::move(v.inbox.front());
+	if (v.inbox.front().readyAt > Clock::now()) {
+		due = v.inbox.front().readyAt;
+		return Pull::Wait;
+	}
+	m = std::move(v.inbox.front());
 	v.inbox.pop_front();
 	// The remote returns the buffer on the used ring once it has the data.
 	v.txFree++;
 	txBufferFreed(v);
 	core.lastPeer = m.src;
-	src = m.src;
-	dst = m.dst;
-	data = std::move(m.data);
-	return true;
+	return Pull::Got;
 }
 
 void Kernel::remoteSend(Core &core, uint32_t src, uint32_t dst, std::vector<uint8_t> data)
@@ -1624,22 +1699,93 @@ void Kernel::remoteSend(Core &core, uint32_t src, uint32_t dst, std::vector<uint
 		core.corrupt--;
 		data[data.size() / 2] ^= 0x5A;
 	}
+	Message m{src, dst, std::move(data)};
+	toLinux(*core.vdev, m);
+}
+
+void Kernel::toLinux(Vdev &v, Message &m)
+{
+	if (!v.rx)
+		return deliverToLinux(v, m);
+	// Link timing: Linux sees it once its transfer is over.
+	RxLink &rx = *v.rx;
+	rx.busyUntil = std::max(Clock::now(), rx.busyUntil) + opt_.link.transfer(m.data.size());
+	m.readyAt = rx.busyUntil;
+	rx.inflight.push_back(std::move(m));
+	rx.cv.notify_one();
+}
+
+void Kernel::remoteNs(Core &core, const std::string &name, uint32_t addr, bool destroy)
+{
+	ModelLock l(mutex_);
+	if (core.dead)
+		return;
+	Message m{addr, kNsAddr, std::vector<uint8_t>(kNsMessageSize)};
+	m.ns = destroy ? Message::Ns::Destroy : Message::Ns::Create;
+	m.nsName = name;
+	toLinux(*core.vdev, m);
+}
+
+void Kernel::deliverToLinux(Vdev &v, Message &m)
+{
+	// rpmsg_ns_cb(), for the name service's own messages.
+	if (m.ns == Message::Ns::Create)
+		return announce(v, m.nsName, m.src);
+	if (m.ns == Message::Ns::Destroy)
+		return unannounce(v, m.nsName, m.src);
 	// rpmsg_recv_single(): dispatch by destination address.
-	auto it = core.vdev->endpoints.find(dst);
-	if (it == core.vdev->endpoints.end() || !it->second) {
-		fprintf(stderr, "ampsim: virtio_rpmsg_bus: msg received with no recipient (dst 0x%x)\n", dst);
+	auto it = v.endpoints.find(m.dst);
+	if (it == v.endpoints.end() || !it->second) {
+		fprintf(stderr, "ampsim: virtio_rpmsg_bus: msg received with no recipient (dst 0x%x)\n", m.dst);
 		return;
 	}
 	EptDevice &e = *it->second;
 	if (!e.reads.empty()) {
 		PendingRead p = e.reads.front();
 		e.reads.pop_front();
-		fuse_reply_buf(p.req, reinterpret_cast<const char *>(data.data()), std::min(p.size, data.size()));
+		fuse_reply_buf(p.req, reinterpret_cast<const char *>(m.data.data()), std::min(p.size, m.data.size()));
 		return;
 	}
-	e.queue.push_back(std::move(data));
+	e.queue.push_back(std::move(m.data));
 	for (auto *f : e.files)
 		f->notify();
+}
+
+void Kernel::rxLinkRun(std::shared_ptr<RxLink> link)
+{
+	setPreciseTimerSlack();
+	ModelLock l(mutex_);
+	while (!link->stop) {
+		if (link->inflight.empty()) {
+			link->cv.wait(l);
+			continue;
+		}
+		auto due = link->inflight.front().readyAt;
+		if (Clock::now() < due) {
+			// Sleep without the model lock: everything else goes on,
+			// and later messages only queue behind this one.
+			l.unlock();
+			sleepUntil(due, link->stop);
+			l.lock();
+			continue;
+		}
+		Message m = std::move(link->inflight.front());
+		link->inflight.pop_front();
+		deliverToLinux(*link->vdev, m);
+	}
+}
+
+// Model lock held. Messages still crossing are lost with the device.
+void Kernel::stopRxLink(Vdev &v)
+{
+	if (!v.rx)
+		return;
+	v.rx->stop = true;
+	v.rx->vdev = nullptr;
+	v.rx->inflight.clear();
+	v.rx->cv.notify_all();
+	deadLinks_.push_back(std::move(v.rx));
+	kworkCv_.notify_all();
 }
 
 // ---------------------------------------------------------------------------

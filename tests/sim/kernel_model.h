@@ -17,6 +17,7 @@
 
 #include "firmware_app.h"
 #include "firmware_image.h"
+#include "link_timing.h"
 #include "uevent.h"
 #include "vfs.h"
 
@@ -36,6 +37,7 @@ struct SimOptions {
 	std::chrono::milliseconds announceDelay{20};     // start -> name-service announcement
 	std::string uevents = "auto";                    // auto | udev | none
 	int fuseThreads = 4;
+	LinkTiming link;                                 // --link / --link-us; off by default
 };
 
 struct Remote;
@@ -45,6 +47,8 @@ struct CtrlDevice;
 struct EptDevice;
 class Core;
 struct BlockedWrite;
+struct Message;
+struct RxLink;
 
 class Kernel {
 public:
@@ -113,8 +117,21 @@ private:
 	// Linux -> remote; 0 or errno, or -1 when the caller must wait for a buffer.
 	int linuxSend(EptDevice &e, const char *buf, size_t size, bool nonblock);
 	void remoteSend(Core &core, uint32_t src, uint32_t dst, std::vector<uint8_t> data);
-	bool pullMessage(Core &core, uint32_t &src, uint32_t &dst, std::vector<uint8_t> &data);
+	// A name-service announcement (or destroy) the remote sends.
+	void remoteNs(Core &core, const std::string &name, uint32_t addr, bool destroy);
+	// A message from the remote: across the link, then delivered.
+	void toLinux(Vdev &v, Message &m);
+	// A message reaches Linux (rpmsg_recv_single(), rpmsg_ns_cb()).
+	void deliverToLinux(Vdev &v, Message &m);
+	// The remote takes the next Linux -> remote message: Got; None when
+	// there is none (or the core cannot take it); Wait with `due` when the
+	// next one is still crossing the link.
+	enum class Pull { None, Got, Wait };
+	Pull pullMessage(Core &core, Message &m, std::chrono::steady_clock::time_point &due);
 	void txBufferFreed(Vdev &v);
+	// Link timing: the remote -> Linux direction of one virtio device.
+	void rxLinkRun(std::shared_ptr<RxLink> link);
+	void stopRxLink(Vdev &v);
 
 	// uevents and helpers
 	void emit(const std::string &action, const std::string &devpath, const std::string &subsystem,
@@ -145,6 +162,7 @@ private:
 	std::vector<std::pair<std::chrono::steady_clock::time_point, std::function<void()>>> ktimers_;
 	bool kstop_ = false;
 	std::vector<std::shared_ptr<Core>> deadCores_;
+	std::vector<std::shared_ptr<RxLink>> deadLinks_;
 	bool started_ = false;
 };
 

@@ -182,6 +182,15 @@ int main(int argc, char **argv)
 			"udev: broadcast udev-format events (netlink group 2); none; auto: only in a private network namespace")
 		->check(CLI::IsMember({"auto", "udev", "none"}));
 	run->add_option("--threads", opt.fuseThreads, "FUSE worker threads per mount")->check(CLI::Range(1, 64));
+	std::string linkName = "none", linkUs;
+	auto *linkOpt = run->add_option("--link", linkName,
+					"Link timing: board (a Zynq UltraScale+ A53 <-> R5 rpmsg link: 1-byte echo "
+					"~33 us, 490-byte ~155 us round trip), none (messages arrive at once)")
+				->check(CLI::IsMember({"board", "none"}));
+	run->add_option("--link-us", linkUs,
+			"A,B: each message occupies its direction of the link for A + B*bytes us, "
+			"one at a time per direction")
+		->excludes(linkOpt);
 
 	FirmwareSpec spec;
 	std::string output;
@@ -220,6 +229,17 @@ int main(int argc, char **argv)
 	if (*run) {
 		opt.layout = *parseLayout(layout);
 		opt.announceDelay = std::chrono::milliseconds(announceDelayMs);
+		if (!linkUs.empty()) {
+			std::string why;
+			auto link = parseLinkUs(linkUs, why);
+			if (!link) {
+				fprintf(stderr, "ampsim: --link-us %s: %s\n", linkUs.c_str(), why.c_str());
+				return 2;
+			}
+			opt.link = *link;
+		} else {
+			opt.link = *linkByName(linkName);
+		}
 		for (const auto &p : preloaded) {
 			auto eq = p.find('=');
 			std::string name = p.substr(0, eq);
