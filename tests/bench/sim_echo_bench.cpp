@@ -3,7 +3,10 @@
 // same process: a Unix socketpair echoed by a thread. Both sides are pinned
 // to one CPU so the figure is about the path, not the scheduler's spread.
 //
-//   sim_echo_bench AMPSIM [ROUNDS] [SIZE]
+//   sim_echo_bench AMPSIM [ROUNDS] [SIZE] [--link board|none | --link-us A,B]
+//
+// --link and --link-us go to `ampsim run` (link timing, tests/sim/README.md):
+// with them the figure includes the modelled link, printed beside it.
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "firmware_image.h"
+#include "link_timing.h"
 
 extern char **environ;
 
@@ -74,12 +78,33 @@ double roundTrips(int fd, int rounds, size_t size)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s AMPSIM [ROUNDS] [SIZE]\n", argv[0]);
+	std::vector<std::string> positional, linkArgs;
+	ampsim::LinkTiming link;
+	for (int i = 1; i < argc; ++i) {
+		std::string a = argv[i];
+		if ((a == "--link" || a == "--link-us") && i + 1 < argc) {
+			std::string v = argv[++i], why;
+			auto l = a == "--link" ? ampsim::linkByName(v) : ampsim::parseLinkUs(v, why);
+			if (!l) {
+				fprintf(stderr, "sim_echo_bench: %s %s: %s\n", a.c_str(), v.c_str(),
+					why.empty() ? "board or none" : why.c_str());
+				return 2;
+			}
+			link = *l;
+			linkArgs = {a, v};
+		} else if (a.rfind("--", 0) == 0) {
+			positional.clear();
+			break;
+		} else {
+			positional.push_back(a);
+		}
+	}
+	if (positional.empty() || positional.size() > 3) {
+		fprintf(stderr, "usage: %s AMPSIM [ROUNDS] [SIZE] [--link board|none | --link-us A,B]\n", argv[0]);
 		return 2;
 	}
-	int rounds = argc > 2 ? atoi(argv[2]) : 20000;
-	size_t size = argc > 3 ? static_cast<size_t>(atoi(argv[3])) : 64;
+	int rounds = positional.size() > 1 ? atoi(positional[1].c_str()) : 20000;
+	size_t size = positional.size() > 2 ? static_cast<size_t>(atoi(positional[2].c_str())) : 64;
 	pin(0); // inherited by ampsim
 
 	char root[] = "/tmp/ampsim-bench-XXXXXX";
@@ -102,12 +127,16 @@ int main(int argc, char **argv)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_addclose(&fa, out[0]);
-	std::string layoutArg = "6.1";
-	char *args[] = {argv[1], const_cast<char *>("run"), const_cast<char *>("--root"), root,
-			const_cast<char *>("--layout"), layoutArg.data(), nullptr};
+	std::vector<std::string> ampsimArgs = {positional[0], "run", "--root", root, "--layout", "6.1"};
+	ampsimArgs.insert(ampsimArgs.end(), linkArgs.begin(), linkArgs.end());
+	std::vector<char *> args;
+	for (auto &a : ampsimArgs)
+		args.push_back(a.data());
+	args.push_back(nullptr);
 	pid_t pid;
-	if (posix_spawn(&pid, argv[1], &fa, nullptr, args, environ) != 0)
+	if (posix_spawn(&pid, args[0], &fa, nullptr, args.data(), environ) != 0)
 		die("spawn ampsim");
+	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
 	char ready[16] = {};
 	if (read(out[0], ready, sizeof ready - 1) <= 0 || strncmp(ready, "ready", 5) != 0)
@@ -159,8 +188,14 @@ int main(int argc, char **argv)
 	cmd = "rm -rf " + r;
 	(void)!system(cmd.c_str());
 
-	printf("ampsim echo, %d round trips of %zu bytes, pinned to CPU 0:\n", rounds, size);
+	printf("ampsim echo, %d round trips of %zu bytes, pinned to CPU 0, link timing %s:\n", rounds, size,
+	       ampsim::describe(link).c_str());
 	printf("  through ampsim (FUSE):      %8.1f us/round trip  %9.0f round trips/s\n", sim / 1000, 1e9 / sim);
+	if (link.enabled) {
+		double model = 2 * static_cast<double>(link.transfer(size).count());
+		printf("  of which the link (model):  %8.1f us/round trip  (the rest: simulator and scheduling)\n",
+		       model / 1000);
+	}
 	printf("  baseline socketpair thread: %8.1f us/round trip  %9.0f round trips/s\n", base / 1000, 1e9 / base);
 	printf("  ratio ampsim/baseline:      %8.1f\n", sim / base);
 	return 0;
