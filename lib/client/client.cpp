@@ -343,6 +343,35 @@ Result<std::vector<ChannelInfo>> Client::channels(std::optional<std::string> rem
 	return std::move(std::get<protocol::ChannelsReply>(r->body).channels);
 }
 
+Result<Stream> Client::open(const std::string &remote, const std::string &channel, const OpenOptions &options,
+			    std::chrono::milliseconds timeout)
+{
+	if (!s_)
+		return unexpected(movedFrom());
+	protocol::Open request{remote, channel, std::nullopt, options.direct, options.reattach};
+	if (options.addr != kAddrAny)
+		request.addr = options.addr;
+	PassedFds fds;
+	auto r = s_->call(std::move(request), timeout, &fds);
+	if (!r)
+		return unexpected(std::move(r).error());
+	const auto &reply = std::get<protocol::OpenReply>(r->body);
+	const std::string what = "open " + remote + " " + channel + ": ";
+	// Closing what did come closes the stream: ampd then destroys the
+	// endpoint, so a reply we cannot use leaves nothing behind.
+	if (fds.truncated())
+		return unexpected(EPROTO, what + "ampd passed more file descriptors than an open reply has");
+	// The endpoint comes with the reply only when there is one: a reattach
+	// stream that waits for its channel gets it with the up event.
+	std::size_t needed = reply.direct && reply.up ? 2 : 1;
+	if (fds.size() < needed)
+		return unexpected(EPROTO, what + "the reply passed " + std::to_string(fds.size()) + " file descriptor(s), " +
+						 (needed == 2 ? "a direct stream needs 2 (stream socket, endpoint)" : "it needs the stream socket"));
+	UniqueFd socket = fds.take(0);
+	UniqueFd endpoint = needed == 2 ? fds.take(1) : UniqueFd();
+	return Stream::adopt(reply.endpoint, reply.mtu, reply.window, reply.direct, reply.up, socket.release(), endpoint.release());
+}
+
 Result<RemoteEvent> Client::nextEvent(std::chrono::milliseconds timeout, std::string *json)
 {
 	if (!s_)

@@ -45,7 +45,8 @@ public:
 	// Sends one message. EMSGSIZE when larger than mtu() (nothing sent);
 	// EAGAIN when it could not go within `timeout` (0: do not wait; the
 	// remote or ampd is not keeping up); ENOTCONN while down (reattach
-	// streams: try again after the up event); EPIPE once the stream is over.
+	// streams: try again after the up event, which send() notices by itself
+	// while next() still reports it); EPIPE once the stream is over.
 	[[nodiscard]] Result<void> send(std::span<const std::uint8_t> message,
 					std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 	// The next message into `buffer` (a longer one is cut: EMSGSIZE, lost,
@@ -54,11 +55,15 @@ public:
 	[[nodiscard]] Result<std::size_t> receive(std::span<std::uint8_t> buffer,
 						  std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 	// Like receive(), but events are returned instead of being passed over.
+	// What the buffer holds after an event is unspecified (an event may
+	// be read through it).
 	[[nodiscard]] Result<Item> next(std::span<std::uint8_t> buffer,
 					std::chrono::milliseconds timeout = std::chrono::milliseconds(-1));
 
 	// Poll both for POLLIN in another event loop (they are the same fd in
-	// relay mode), then call next() with timeout 0. Do not read them.
+	// relay mode), then call next() with timeout 0. Do not read them. In
+	// direct mode fd() is the kernel endpoint: -1 while down, another fd
+	// after an up event (ask again after each event).
 	int fd() const;      // messages
 	int eventFd() const; // events (the stream socket)
 
@@ -74,6 +79,10 @@ private:
 	friend class Client;
 	struct State;
 	explicit Stream(std::unique_ptr<State> state);
+	// From an open reply; owns both fds from here on (endpointFd: -1 unless
+	// direct and up).
+	static Result<Stream> adopt(ChannelInfo endpoint, std::uint32_t mtu, std::uint32_t window, bool direct, bool up, int socketFd,
+				    int endpointFd);
 	std::unique_ptr<State> s_;
 };
 
