@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// libamp's channel streams against a fake ampd that passes socketpairs with SCM_RIGHTS: relay, direct, events, fds.
+// libamp's channel streams against a fake ampd that passes socketpairs with SCM_RIGHTS: relay, direct, events, fds, the C API.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "amp/amp.h"
 #include "amp/client.hpp"
 #include "base/unique_fd.h"
 #include "fake_ampd.h"
@@ -749,4 +750,95 @@ TEST(ClientStreamDirect, AFullEndpointIsRetriedUntilTheTimeout)
 	auto waited = s.send(message, 2000ms);
 	reader.join();
 	EXPECT_TRUE(waited) << waited.error().message();
+}
+
+// ---- the C API ----
+
+TEST(ClientStreamC, OpenSendRecvEventsAndClose)
+{
+	SocketPair sp = seqpacketPair();
+	auto server = openServer(relayReply(), {sp.client.get()}, [](const Open &open) {
+		EXPECT_EQ(open, (Open{"r5-0", "rpmsg-raw", 0x410u, false, true}));
+	});
+	amp_client *c = amp_client_new();
+	ASSERT_NE(c, nullptr);
+	amp_stream *s = nullptr;
+	EXPECT_EQ(amp_stream_open(c, "r5-0", "rpmsg-raw", 0, AMP_ADDR_ANY, 1000, &s), -ENOTCONN);
+	ASSERT_EQ(amp_client_connect(c, server.path().c_str(), "c", 5000), 0) << amp_client_last_error(c);
+	EXPECT_EQ(amp_stream_open(c, "r5-0", "rpmsg-raw", 0x80, AMP_ADDR_ANY, 1000, &s), -EINVAL);
+	EXPECT_EQ(s, nullptr);
+	ASSERT_EQ(amp_stream_open(c, "r5-0", "rpmsg-raw", AMP_STREAM_REATTACH, 0x410, 5000, &s), 0) << amp_client_last_error(c);
+	sp.client.reset();
+	ASSERT_NE(s, nullptr);
+	amp_client_free(c); // the stream does not need its client
+
+	EXPECT_EQ(amp_stream_mtu(s), kMaxRpmsgPayload);
+	EXPECT_EQ(amp_stream_fd(s), amp_stream_event_fd(s));
+	EXPECT_GE(amp_stream_fd(s), 0);
+	uint32_t src = 0, dst = 0;
+	EXPECT_EQ(amp_stream_endpoint(s, &src, &dst), 1);
+	EXPECT_EQ(src, 0x401u);
+	EXPECT_EQ(dst, 0x400u);
+	EXPECT_STREQ(amp_stream_last_event_json(s), "");
+
+	EXPECT_EQ(amp_stream_send(s, "", 0, 1000), 0) << "an empty message";
+	EXPECT_EQ(readPacket(sp.ampd.get()), std::string(1, '\0'));
+	EXPECT_EQ(amp_stream_send(s, "hi", 2, 1000), 0);
+	EXPECT_EQ(readPacket(sp.ampd.get()), std::string(1, '\0') + "hi");
+	std::vector<char> big(kMaxRpmsgPayload + 1);
+	EXPECT_EQ(amp_stream_send(s, big.data(), big.size(), 1000), -EMSGSIZE);
+	EXPECT_NE(std::string(amp_stream_last_error(s)).find("mtu"), std::string::npos) << amp_stream_last_error(s);
+
+	char buf[64];
+	EXPECT_EQ(amp_stream_recv(s, buf, sizeof(buf), 0), -ETIMEDOUT);
+	streamMessage(sp.ampd.get(), "hello");
+	EXPECT_EQ(amp_stream_recv(s, buf, sizeof(buf), 1000), 5);
+	EXPECT_EQ(std::string(buf, 5), "hello");
+
+	streamEvent(sp.ampd.get(), StreamDown{"remote stopped", true});
+	EXPECT_EQ(amp_stream_recv(s, buf, sizeof(buf), 1000), -ENOTCONN);
+	EXPECT_STREQ(amp_stream_last_event_json(s), R"({"event":"down","reason":"remote stopped","reattach":true})");
+	EXPECT_EQ(amp_stream_endpoint(s, nullptr, nullptr), 0);
+	EXPECT_EQ(amp_stream_send(s, "x", 1, 0), -ENOTCONN);
+
+	streamEvent(sp.ampd.get(), StreamUp{kEndpoint});
+	streamMessage(sp.ampd.get(), "m");
+	int isEvent = -1;
+	EXPECT_EQ(amp_stream_next(s, buf, sizeof(buf), 1000, &isEvent), 0);
+	EXPECT_EQ(isEvent, 1);
+	EXPECT_STREQ(amp_stream_last_event_json(s),
+		     R"({"channel":"rpmsg-raw","dst":1024,"event":"up","remote":"r5-0","src":1025})");
+	EXPECT_EQ(amp_stream_next(s, buf, sizeof(buf), 1000, &isEvent), 1);
+	EXPECT_EQ(isEvent, 0);
+
+	streamEvent(sp.ampd.get(), StreamError{"EMSGSIZE", EMSGSIZE, "a packet of 600 bytes"});
+	EXPECT_EQ(amp_stream_recv(s, buf, sizeof(buf), 1000), -EMSGSIZE);
+	EXPECT_STREQ(amp_stream_last_error(s), "EMSGSIZE (Message too long): a packet of 600 bytes");
+
+	streamEvent(sp.ampd.get(), StreamDown{"remote crashed", false});
+	sp.ampd.reset();
+	EXPECT_EQ(amp_stream_recv(s, buf, sizeof(buf), 1000), -ENOTCONN);
+	EXPECT_EQ(amp_stream_recv(s, buf, sizeof(buf), 1000), -EPIPE);
+	EXPECT_EQ(amp_stream_endpoint(s, nullptr, nullptr), -EPIPE);
+	EXPECT_EQ(amp_stream_recv(s, nullptr, 4, 0), -EINVAL);
+	amp_stream_close(s);
+	amp_stream_close(nullptr);
+	EXPECT_EQ(amp_stream_fd(nullptr), -1);
+	EXPECT_EQ(amp_stream_send(nullptr, "x", 1, 0), -EINVAL);
+}
+
+TEST(ClientStreamC, RefusedOpenIsTheClientsError)
+{
+	FakeServer server([](Peer &p) {
+		p.hello();
+		p.fail(p.read(), EACCES, "r5-0 does not allow channel rpmsg-raw to uid 1000");
+		p.waitForClose();
+	});
+	amp_client *c = amp_client_new();
+	ASSERT_EQ(amp_client_connect(c, server.path().c_str(), "c", 5000), 0) << amp_client_last_error(c);
+	amp_stream *s = nullptr;
+	EXPECT_EQ(amp_stream_open(c, "r5-0", "rpmsg-raw", AMP_STREAM_DIRECT, AMP_ADDR_ANY, 5000, &s), -EACCES);
+	EXPECT_EQ(s, nullptr);
+	EXPECT_STREQ(amp_client_last_error(c), "EACCES (Permission denied): r5-0 does not allow channel rpmsg-raw to uid 1000");
+	amp_client_free(c);
 }

@@ -16,6 +16,9 @@
  */
 #pragma once
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -86,6 +89,60 @@ int amp_client_inspect_json(amp_client *client, const char *firmware, int timeou
 
 /* The channels that are up ({"channels": [...]}), of remote or all. */
 int amp_client_channels_json(amp_client *client, const char *remote, int timeout_ms, char **json_out);
+
+/* ---- Channel streams (docs/protocol.md "Streams") ----
+ * A stream is an rpmsg endpoint of our own on a remote's channel: one
+ * amp_stream_send() is one rpmsg message (0..mtu bytes), one
+ * amp_stream_recv() returns one. The handle does not need its client once
+ * open (freeing the client keeps it), and has its own last error. */
+typedef struct amp_stream amp_stream;
+
+/* amp_stream_open() flags. */
+#define AMP_STREAM_DIRECT 0x1u   /* hold the kernel endpoint itself: no relay hop through ampd */
+#define AMP_STREAM_REATTACH 0x2u /* survive the remote going away; also waits for a channel not up yet */
+/* addr: let the kernel pick our endpoint's address. */
+#define AMP_ADDR_ANY 0xFFFFFFFFu
+
+/* Opens a stream on channel of remote; *stream_out is set only on success.
+ * Failures are the client's (amp_client_last_error): -ENODEV (no such
+ * remote), -ENOENT (channel not up; with AMP_STREAM_REATTACH the open
+ * succeeds and waits for it), -EACCES, -EMFILE, -EINVAL (unknown flags). */
+int amp_stream_open(amp_client *client, const char *remote, const char *channel, unsigned int flags, uint32_t addr,
+		    int timeout_ms, amp_stream **stream_out);
+/* Closes the stream (ampd destroys the endpoint) and frees the handle; NULL is fine. */
+void amp_stream_close(amp_stream *stream);
+
+/* Sends one message of size bytes (0 is a message too). 0 or: -EMSGSIZE
+ * (more than the mtu, nothing sent), -EAGAIN (could not go within
+ * timeout_ms; 0: do not wait), -ENOTCONN (down, a reattach stream: try
+ * again after the up event), -EPIPE (the stream is over), -EINTR. */
+int amp_stream_send(amp_stream *stream, const void *data, size_t size, int timeout_ms);
+/* The next message into buf: its size (>= 0), or -ETIMEDOUT, -EINTR,
+ * -EMSGSIZE (longer than size: lost), -ENOTCONN (the stream went down, once:
+ * amp_stream_last_event_json() says why), -EPIPE (over), or the errno of an
+ * error event (a message ampd refused). Up events are passed over. */
+int amp_stream_recv(amp_stream *stream, void *buf, size_t size, int timeout_ms);
+/* Like amp_stream_recv(), but an event is returned too: then 0 with
+ * *is_event set to 1 and the event in amp_stream_last_event_json();
+ * *is_event is 0 for a message. */
+int amp_stream_next(amp_stream *stream, void *buf, size_t size, int timeout_ms, int *is_event);
+
+/* Poll both for POLLIN in another event loop (the same fd unless direct),
+ * then call amp_stream_next() with timeout 0; do not read them. A direct
+ * stream's message fd is -1 while down and changes with an up event. */
+int amp_stream_fd(const amp_stream *stream);
+int amp_stream_event_fd(const amp_stream *stream);
+/* The largest message (496 with the usual 512-byte rpmsg buffers). */
+uint32_t amp_stream_mtu(const amp_stream *stream);
+/* 1 when up (*src: our address, *dst: the remote's; either may be NULL),
+ * 0 while down (waiting for the channel), -EPIPE once over. */
+int amp_stream_endpoint(const amp_stream *stream, uint32_t *src, uint32_t *dst);
+/* The last event ({"event":"down","reason":...,"reattach":false}, "up",
+ * "error"), "" before the first. Belongs to the handle: valid until the
+ * next call on it. */
+const char *amp_stream_last_event_json(const amp_stream *stream);
+/* The text of the last failure on this stream; "" when none. */
+const char *amp_stream_last_error(const amp_stream *stream);
 
 #ifdef __cplusplus
 }
