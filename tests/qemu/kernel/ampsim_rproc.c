@@ -14,6 +14,12 @@
  *
  * Boot parameter ampsim_rproc.remotes=N (1..8) registers N cores named
  * ffe00000.r5f, ffe90000.r5f, ...
+ *
+ * Writing to the platform device's `crash` attribute
+ * (/sys/class/remoteproc/remoteprocN/device/crash) crashes the running
+ * firmware at the remote's next turn, as `ampsim ctl crash R` does: it stops
+ * executing (its rings stay as they are) and reports a fatal error, so a
+ * test can crash a remote in the middle of its traffic.
  */
 #include <linux/ctype.h>
 #include <linux/delay.h>
@@ -84,6 +90,7 @@ struct amp_core {
 	struct task_struct *task;
 	wait_queue_head_t wq;
 	bool kicked;
+	bool crash_req; /* the `crash` attribute was written */
 	/* remote state, touched only by the kthread */
 	struct fw_rsc_vdev *vdev;
 	struct vring vr[2];
@@ -1041,6 +1048,11 @@ static int amp_remote(void *arg)
 		wait_event_interruptible_timeout(c->wq, READ_ONCE(c->kicked) || kthread_should_stop(),
 						 msecs_to_jiffies(10));
 		WRITE_ONCE(c->kicked, false);
+		if (READ_ONCE(c->crash_req)) {
+			WRITE_ONCE(c->crash_req, false);
+			if (!c->dead)
+				amp_crash(c);
+		}
 		if (c->dead || c->app == APP_SILENT || c->app == APP_NORSC)
 			continue;
 		if (!c->ready) {
@@ -1096,6 +1108,7 @@ static int amp_start(struct rproc *rproc)
 	c->rpc_go = c->rpc_done = c->rpc_held = c->waiting = c->abort = c->in_eof = false;
 	c->out_len = c->in_pos = c->in_end = c->console_bytes = 0;
 	c->kicked = false;
+	WRITE_ONCE(c->crash_req, false);
 	INIT_LIST_HEAD(&c->out);
 	dev_info(&rproc->dev, "ampsim: %s runs app %d\n", rproc->name, c->app);
 	c->task = kthread_run(amp_remote, c, "ampsim/%s", rproc->name);
@@ -1135,6 +1148,27 @@ static const struct rproc_ops amp_ops = {
 	.get_boot_addr = rproc_elf_get_boot_addr,
 };
 
+/* the test's crash control: the firmware stops and reports a fatal error */
+static ssize_t crash_store(struct device *dev, struct device_attribute *attr,
+			   const char *buf, size_t count)
+{
+	struct rproc *rproc = dev_get_drvdata(dev);
+	struct amp_core *c = rproc->priv;
+
+	if (READ_ONCE(rproc->state) != RPROC_RUNNING)
+		return -EINVAL;
+	WRITE_ONCE(c->crash_req, true);
+	wake_up(&c->wq);
+	return count;
+}
+static DEVICE_ATTR_WO(crash);
+
+static struct attribute *amp_attrs[] = {
+	&dev_attr_crash.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(amp);
+
 static int amp_probe(struct platform_device *pdev)
 {
 	struct device *dev = &pdev->dev;
@@ -1162,7 +1196,7 @@ static int amp_probe(struct platform_device *pdev)
 
 static struct platform_driver amp_driver = {
 	.probe = amp_probe,
-	.driver = { .name = "ampsim-rproc" },
+	.driver = { .name = "ampsim-rproc", .dev_groups = amp_groups },
 };
 
 static int __init amp_init(void)
