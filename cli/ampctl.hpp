@@ -7,8 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +35,9 @@ enum Exit {
 };
 
 // Where an error came from decides what an errno means: ENOENT from
-// connect() is a missing daemon (6), from a request an unknown remote (3).
-enum class Stage { Connect, Request, Local };
+// connect() is a missing daemon (6), from a request an unknown remote (3);
+// on an open stream, ENOTCONN and EPIPE are the remote gone (1).
+enum class Stage { Connect, Request, Stream, Local };
 int exitCodeFor(int errnum, Stage stage);
 
 // Whether a start/stop/restart that ended in `state` did what was asked.
@@ -59,8 +62,13 @@ int reportError(const Context &ctx, const Error &error, Stage stage, std::string
 std::string errorText(const Error &error, Stage stage, std::string_view what, std::string_view socket);
 // {"ok":false,"error":{"code":"EBUSY","errno":16,"message":"..."}}
 std::string errorJson(const Error &error);
+// `remote "r5 0" <what is wrong>` when `name` is no remote or channel name
+// (`what` says which), nullopt when it is one.
+std::optional<std::string> badName(std::string_view what, std::string_view name);
 
 // ---- output formats ----
+// "0x400": addresses and numbers people read in hex.
+std::string hexNumber(std::uint64_t v);
 // REMOTE INDEX STATE FIRMWARE CHANNELS, one remote a line.
 std::string formatTable(const std::vector<RemoteInfo> &remotes);
 // systemctl-status-like detail of one remote.
@@ -69,6 +77,47 @@ std::string formatStatus(const RemoteInfo &remote);
 std::string formatAction(const ActionReply &reply);
 // "r5-0: offline -> loading (start requested)"
 std::string formatEvent(const RemoteEvent &event);
+
+// ---- channels and streams ----
+// REMOTE CHANNEL SRC DST, one channel a line.
+std::string formatChannels(const std::vector<ChannelInfo> &channels);
+// How listen shows a message: Auto is text when it reads as text, else hex.
+enum class MessageFormat { Auto, Text, Hex };
+// Text: printable ASCII as is, the rest as \xNN ("hello\x0a"); hex: "de ad be ef".
+std::string formatMessage(std::span<const std::uint8_t> message, MessageFormat format);
+// listen's line for a message: "[5] hello", "[0]".
+std::string formatMessageLine(std::span<const std::uint8_t> message, MessageFormat format);
+// {"type":"message","size":5,"hex":"68656c6c6f","text":"hello"}; text only when it reads as text.
+std::string messageJson(std::span<const std::uint8_t> message);
+// "down: remote crashed", "down: remote stopped (waiting for the channel)",
+// "up: src 0x401, dst 0x400", "error: EMSGSIZE (...)".
+std::string formatStreamEvent(const StreamEvent &event);
+// {"type":"event","event":"down",...}: the stream event as ampd sends it, typed like a message line.
+std::string streamEventJson(const StreamEvent &event);
+// send's --json: {"ok":true,"remote","channel","src","dst","sent":N[,"reply":{message}]}.
+std::string sendJson(const ChannelInfo &endpoint, std::size_t sent, std::optional<std::span<const std::uint8_t>> reply);
+// "de ad be ef", "deadbeef", "DEAD beef" to bytes; EINVAL says where it is wrong.
+[[nodiscard]] Result<std::vector<std::uint8_t>> parseHex(std::string_view text);
+// A message's bytes from a file ("-": stdin); EMSGSIZE beyond `max` bytes.
+[[nodiscard]] Result<std::vector<std::uint8_t>> readMessageFile(const std::string &path, std::size_t max);
+
+// ---- ping ----
+// Round trip `seq`'s message: seq (32 bits, little-endian) when it fits, then a pattern that moves with seq.
+void pingPayload(std::uint32_t seq, std::span<std::uint8_t> out);
+// The offset of the first byte where `got` differs from `want` (the shorter length when one is a prefix), nullopt when equal.
+std::optional<std::size_t> firstDifference(std::span<const std::uint8_t> want, std::span<const std::uint8_t> got);
+struct PingStats {
+	std::uint64_t sent = 0, received = 0, corrupt = 0; // lost: sent - received - corrupt
+	std::vector<std::uint32_t> rttUs;                  // of the replies received intact
+	std::uint64_t lost() const { return sent - received - corrupt; }
+};
+struct RttSummary {
+	std::uint32_t min = 0, p50 = 0, p99 = 0, max = 0; // microseconds, nearest rank
+};
+std::optional<RttSummary> summarizeRtt(std::vector<std::uint32_t> rttUs);
+// "--- r5-0 rpmsg-raw ping statistics ---", counts, "rtt min/p50/p99/max = 80/85/120/130 us".
+std::string formatPingSummary(const std::string &remote, const std::string &channel, const PingStats &stats);
+std::string pingSummaryJson(const std::string &remote, const std::string &channel, bool direct, std::size_t size, const PingStats &stats);
 
 // ---- firmware inspect (no daemon) ----
 // What the kernel would make of it: 0 when it boots, 1 when refused or unsafe.
@@ -104,6 +153,36 @@ int cmdRestart(const Context &ctx, const std::string &remote, const std::optiona
 int cmdWait(const Context &ctx, const std::string &remote, const std::optional<std::string> &state,
 	    const std::optional<std::string> &channel, std::chrono::milliseconds timeout);
 int cmdEvents(const Context &ctx, const std::optional<std::string> &remote);
+int cmdChannels(const Context &ctx, const std::optional<std::string> &remote);
+struct SendArgs {
+	std::string remote, channel;
+	// The message: exactly one of DATA (its bytes as typed), --file (a
+	// file's bytes, "-": stdin) and --hex ("de ad be ef", "deadbeef").
+	std::optional<std::string> data, file, hex;
+	bool reply = false; // wait for one message back and print it
+	std::chrono::milliseconds timeout = kSendTimeout;
+	bool direct = false;
+	static constexpr std::chrono::milliseconds kSendTimeout{10000};
+};
+int cmdSend(const Context &ctx, const SendArgs &args);
+struct ListenArgs {
+	std::string remote, channel;
+	std::optional<std::uint64_t> count;              // end after this many messages
+	std::optional<std::chrono::milliseconds> timeout; // listen this long (none: until interrupted)
+	MessageFormat format = MessageFormat::Auto;
+	bool reattach = false;
+	bool direct = false;
+};
+int cmdListen(const Context &ctx, const ListenArgs &args);
+struct PingArgs {
+	std::string remote, channel;
+	std::optional<std::uint64_t> count; // round trips (none: until interrupted)
+	std::size_t size = 16;
+	std::chrono::milliseconds interval{1000}; // from one send to the next
+	std::chrono::milliseconds timeout{1000};  // for each reply
+	bool direct = false;
+};
+int cmdPing(const Context &ctx, const PingArgs &args);
 int cmdFirmwareInspect(const Context &ctx, const std::string &file);
 
 // Usage errors found after parsing: "ampctl: <message>" and a hint; 2.
@@ -113,5 +192,19 @@ std::string usageText();
 
 // Seconds as typed (--timeout 2.5) to a duration; nullopt unless > 0 and sane.
 std::optional<std::chrono::milliseconds> parseSeconds(double seconds);
+
+// Ctrl-C and SIGTERM from now on set a flag instead of ending ampctl; a
+// wait they interrupt returns EINTR, and the command ends normally (0).
+void catchInterrupts();
+bool interrupted();
+
+// Connects and opens a stream on `channel` of `remote` within `timeout`,
+// names checked first. On failure it has reported and returns the exit code.
+struct OpenedStream {
+	std::optional<Stream> stream;
+	int exit = kExitOk;
+};
+OpenedStream openStream(const Context &ctx, const std::string &remote, const std::string &channel, const OpenOptions &options,
+			std::chrono::milliseconds timeout, const std::string &what);
 
 } // namespace amp::cli

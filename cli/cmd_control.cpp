@@ -16,8 +16,8 @@ int runAction(const Context &ctx, Action action, const std::string &remote, cons
 {
 	// Checked here as the daemon would: a typo is a usage error (2), not a
 	// refusal that reads like a failed start.
-	if (auto problem = protocol::nameProblem(remote))
-		return usageError(ctx, "remote \"" + protocol::printable(remote, 40) + "\" " + *problem);
+	if (auto bad = badName("remote", remote))
+		return usageError(ctx, *bad);
 	if (firmware)
 		if (auto problem = protocol::firmwareNameProblem(*firmware))
 			return usageError(ctx, "firmware \"" + protocol::printable(*firmware, 40) + "\" " + *problem);

@@ -3,7 +3,6 @@
 #include "ampctl.hpp"
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
@@ -21,13 +20,6 @@ namespace {
 // As kernel::inspectFirmwareFile: an image larger than any TCM or carveout
 // would be is not firmware, and reading it all would only cost memory.
 constexpr std::uint64_t kMaxImage = 256ull << 20;
-
-std::string hex(std::uint64_t v)
-{
-	char buf[32];
-	std::snprintf(buf, sizeof(buf), "0x%llx", static_cast<unsigned long long>(v));
-	return buf;
-}
 
 std::string verdictLine(const kernel::FirmwareReport &r)
 {
@@ -92,7 +84,7 @@ std::string formatFirmwareReport(std::string_view path, const kernel::FirmwareRe
 {
 	std::string out = std::string(path) + ": " + kernel::describeFormat(r) + ", " + std::to_string(r.fileSize) + " bytes";
 	if (r.elfClass)
-		out += ", entry " + hex(r.entry);
+		out += ", entry " + hexNumber(r.entry);
 	out += "\n";
 	if (!r.segments.empty()) {
 		out += "Program headers:\n";
@@ -100,7 +92,7 @@ std::string formatFirmwareReport(std::string_view path, const kernel::FirmwareRe
 			out += "  " + kernel::describeSegment(p) + "\n";
 	}
 	if (r.table.present) {
-		out += "Resource table: at " + hex(r.table.offset) + ", " + std::to_string(r.table.size) + " bytes";
+		out += "Resource table: at " + hexNumber(r.table.offset) + ", " + std::to_string(r.table.size) + " bytes";
 		if (r.table.accepted)
 			out += ", version " + std::to_string(r.table.version) + ", " + std::to_string(r.table.num) + " entries\n";
 		else

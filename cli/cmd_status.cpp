@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
-// ampctl list and ampctl status: what ampd knows about the remotes.
+// ampctl list, status and channels: what ampd knows about the remotes and their channels.
 #include "ampctl.hpp"
-
-#include "protocol/protocol.hpp"
-#include "protocol/text.hpp"
 
 namespace amp::cli {
 
@@ -12,9 +9,8 @@ namespace {
 // Both commands are one status request; they differ in how they print it.
 int queryStatus(const Context &ctx, const std::optional<std::string> &remote, bool table)
 {
-	if (remote)
-		if (auto problem = protocol::nameProblem(*remote))
-			return usageError(ctx, "remote \"" + protocol::printable(*remote, 40) + "\" " + *problem);
+	if (auto bad = remote ? badName("remote", *remote) : std::nullopt)
+		return usageError(ctx, *bad);
 	auto client = Client::connect(ctx.socket, ctx.clientName);
 	if (!client)
 		return reportError(ctx, client.error(), Stage::Connect, "");
@@ -45,6 +41,21 @@ int cmdList(const Context &ctx)
 int cmdStatus(const Context &ctx, const std::optional<std::string> &remote)
 {
 	return queryStatus(ctx, remote, false);
+}
+
+int cmdChannels(const Context &ctx, const std::optional<std::string> &remote)
+{
+	if (auto bad = remote ? badName("remote", *remote) : std::nullopt)
+		return usageError(ctx, *bad);
+	auto client = Client::connect(ctx.socket, ctx.clientName);
+	if (!client)
+		return reportError(ctx, client.error(), Stage::Connect, "");
+	auto channels = client->channels(remote);
+	if (!channels)
+		return reportError(ctx, channels.error(), Stage::Request, remote ? "channels " + *remote : "channels",
+				   client->lastReplyJson());
+	*ctx.out << (ctx.json ? client->lastReplyJson() + "\n" : formatChannels(*channels));
+	return kExitOk;
 }
 
 } // namespace amp::cli

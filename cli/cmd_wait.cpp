@@ -60,8 +60,8 @@ int cmdWait(const Context &ctx, const std::string &remote, const std::optional<s
 		return usageError(ctx, "wait takes a STATE or --channel NAME, not both");
 	if (!state && !channel)
 		return usageError(ctx, "wait needs a STATE or --channel NAME");
-	if (auto problem = protocol::nameProblem(remote))
-		return usageError(ctx, "remote \"" + protocol::printable(remote, 40) + "\" " + *problem);
+	if (auto bad = badName("remote", remote))
+		return usageError(ctx, *bad);
 	WaitTarget target{remote, std::nullopt, channel};
 	if (state) {
 		target.state = parseRemoteState(*state);
@@ -73,8 +73,8 @@ int cmdWait(const Context &ctx, const std::string &remote, const std::optional<s
 				message += " (did you mean " + *near + "?)";
 			return usageError(ctx, message);
 		}
-	} else if (auto problem = protocol::nameProblem(*channel)) {
-		return usageError(ctx, "channel \"" + protocol::printable(*channel, 40) + "\" " + *problem);
+	} else if (auto bad = badName("channel", *channel)) {
+		return usageError(ctx, *bad);
 	}
 
 	auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -7,6 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/protocol.hpp"
+#include "protocol/text.hpp"
+
 namespace amp::cli {
 
 int exitCodeFor(int errnum, Stage stage)
@@ -37,6 +40,11 @@ int exitCodeFor(int errnum, Stage stage)
 		default:
 			return kExitFailed;
 		}
+	case Stage::Stream:
+		// An open stream fails because the remote went away (ENOTCONN,
+		// EPIPE), a message was refused or did not fit: the operation
+		// failed, whoever was reachable.
+		return kExitFailed;
 	case Stage::Local:
 		if (errnum == ENOENT || errnum == ENOTDIR)
 			return kExitNotFound;
@@ -103,6 +111,14 @@ int reportError(const Context &ctx, const Error &error, Stage stage, std::string
 	if (ctx.json)
 		*ctx.out << (replyJson.empty() ? errorJson(error) : std::string(replyJson)) << "\n";
 	return exitCodeFor(error.code, stage);
+}
+
+std::optional<std::string> badName(std::string_view what, std::string_view name)
+{
+	auto problem = protocol::nameProblem(name);
+	if (!problem)
+		return std::nullopt;
+	return std::string(what) + " \"" + protocol::printable(name, 40) + "\" " + *problem;
 }
 
 int usageError(const Context &ctx, std::string_view message)

@@ -38,9 +38,11 @@ int run(int argc, char **argv)
 	app.add_option("--socket", ctx.socket, "ampd's control socket");
 	app.add_flag("--json", ctx.json, "print replies as JSON");
 
-	std::string remote, firmware, state, channel, file;
-	double timeout = 60;
-	bool wait = false, force = false;
+	std::string remote, firmware, state, channel, file, data, hex;
+	double timeout = 60, interval = 1;
+	bool wait = false, force = false, reply = false, direct = false, reattach = false, hexOut = false, textOut = false;
+	// Signed, so that "-1" is refused rather than read as 2^64 - 1.
+	std::int64_t count = 0, size = 16;
 
 	auto *list = app.add_subcommand("list", "List remotes");
 	auto *status = app.add_subcommand("status", "Show the state of one or all remotes");
@@ -71,6 +73,38 @@ int run(int argc, char **argv)
 	auto *events = app.add_subcommand("events", "Follow state and channel events");
 	events->add_option("REMOTE", remote, "remote name (all when absent)");
 
+	auto *channels = app.add_subcommand("channels", "List the channels that are up");
+	channels->add_option("REMOTE", remote, "remote name (all when absent)");
+
+	auto *send = app.add_subcommand("send", "Send one message to a channel");
+	send->add_option("REMOTE", remote, "remote name")->required();
+	send->add_option("CHANNEL", channel, "channel name")->required();
+	auto *sendData = send->add_option("DATA", data, "the message: these bytes as typed");
+	auto *sendFile = send->add_option("--file", file, "the message: this file's bytes (at most 496; - is stdin)");
+	auto *sendHex = send->add_option("--hex", hex, "the message: hex bytes, \"de ad be ef\" or \"deadbeef\"");
+	send->add_flag("--reply", reply, "wait for one message back and print it");
+	auto *sendTimeout = send->add_option("--timeout", timeout, "seconds for all of it (default 10)");
+	send->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
+
+	auto *listen = app.add_subcommand("listen", "Print the messages a channel sends");
+	listen->add_option("REMOTE", remote, "remote name")->required();
+	listen->add_option("CHANNEL", channel, "channel name")->required();
+	auto *listenCount = listen->add_option("--count", count, "end after N messages");
+	auto *listenTimeout = listen->add_option("--timeout", timeout, "seconds to listen (with --count: for N messages)");
+	auto *listenHex = listen->add_flag("--hex", hexOut, "every message in hex");
+	listen->add_flag("--text", textOut, "every message as text (\\xNN for other bytes)")->excludes(listenHex);
+	listen->add_flag("--reattach", reattach, "stay through the remote going away and coming back");
+	listen->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
+
+	auto *ping = app.add_subcommand("ping", "Round trips against an echoing remote");
+	ping->add_option("REMOTE", remote, "remote name")->required();
+	ping->add_option("CHANNEL", channel, "channel name")->required();
+	auto *pingCount = ping->add_option("--count", count, "round trips (default: until interrupted)");
+	ping->add_option("--size", size, "bytes a message (default 16, at most 496)");
+	ping->add_option("--interval", interval, "seconds from one send to the next (default 1; 0: at once)");
+	auto *pingTimeout = ping->add_option("--timeout", timeout, "seconds to wait for each reply (default 1)");
+	ping->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
+
 	auto *fw = app.add_subcommand("firmware", "Firmware commands");
 	fw->require_subcommand(1);
 	auto *inspect = fw->add_subcommand("inspect", "What the kernel would do with an image");
@@ -88,8 +122,8 @@ int run(int argc, char **argv)
 		// "A subcommand is required" is CLI11's word for a typo in the command.
 		auto rest = app.remaining();
 		if (app.get_subcommands().empty() && !rest.empty() && !rest.front().empty() && rest.front()[0] != '-') {
-			static constexpr std::string_view commands[] = {"list", "status", "start", "stop", "restart",
-									 "wait", "events", "firmware"};
+			static constexpr std::string_view commands[] = {"list",	  "status", "start", "stop", "restart", "wait",
+									 "events", "channels", "send", "listen", "ping", "firmware"};
 			std::string message = "unknown command \"" + rest.front() + "\"";
 			if (auto near = amp::protocol::closestMatch(rest.front(), commands))
 				message += " (did you mean " + *near + "?)";
@@ -98,10 +132,17 @@ int run(int argc, char **argv)
 		return usageError(ctx, e.what());
 	}
 
+	// What the commands cannot see once it is unsigned; 0 they refuse themselves.
+	if (count < 0)
+		return usageError(ctx, "--count: expected at least 1");
+	if (size < 0)
+		return usageError(ctx, "--size: expected 0 to 496 bytes");
 	auto seconds = parseSeconds(timeout);
 	if (!seconds)
 		return usageError(ctx, "--timeout: expected seconds, more than 0 and at most 86400");
 	auto opt = [](const CLI::Option *o, const std::string &v) { return o->count() ? std::optional<std::string>(v) : std::nullopt; };
+	// A timeout the command has its own default for.
+	auto timeoutOr = [&](const CLI::Option *o, std::chrono::milliseconds fallback) { return o->count() ? *seconds : fallback; };
 	std::optional<std::string> remoteOpt = remote.empty() ? std::nullopt : std::optional<std::string>(remote);
 
 	if (*list)
@@ -120,6 +161,25 @@ int run(int argc, char **argv)
 		return cmdEvents(ctx, remoteOpt);
 	if (*inspect)
 		return cmdFirmwareInspect(ctx, file);
+	if (*channels)
+		return cmdChannels(ctx, remoteOpt);
+	if (*send)
+		return cmdSend(ctx, SendArgs{remote, channel, opt(sendData, data), opt(sendFile, file), opt(sendHex, hex), reply,
+					     timeoutOr(sendTimeout, SendArgs::kSendTimeout), direct});
+	if (*listen) {
+		auto format = hexOut ? MessageFormat::Hex : textOut ? MessageFormat::Text : MessageFormat::Auto;
+		return cmdListen(ctx, ListenArgs{remote, channel, listenCount->count() ? std::optional<std::uint64_t>(count) : std::nullopt,
+						 listenTimeout->count() ? std::optional(*seconds) : std::nullopt, format, reattach, direct});
+	}
+	if (*ping) {
+		// 0 is allowed here: back to back, for throughput.
+		auto every = interval == 0 ? std::optional(std::chrono::milliseconds(0)) : parseSeconds(interval);
+		if (!every)
+			return usageError(ctx, "--interval: expected seconds, at least 0 and at most 86400");
+		return cmdPing(ctx, PingArgs{remote, channel, pingCount->count() ? std::optional<std::uint64_t>(count) : std::nullopt,
+					     static_cast<std::size_t>(size), *every,
+					     timeoutOr(pingTimeout, std::chrono::milliseconds(1000)), direct});
+	}
 	return usageError(ctx, "no command given");
 }
 

@@ -29,6 +29,29 @@ Remote Commands:
         --timeout S                 Give up after S seconds (default 60)
   events [REMOTE]                 Follow state and channel events until interrupted
 
+Channel Commands:
+  channels [REMOTE]               List the channels that are up: REMOTE CHANNEL SRC DST
+  send REMOTE CHANNEL DATA        Send one message (DATA's bytes as typed)
+  send REMOTE CHANNEL --file F    ... the bytes of file F (at most 496; - is stdin)
+  send REMOTE CHANNEL --hex H     ... hex bytes ("de ad be ef" or "deadbeef")
+        --reply                     Wait for one message back and print it
+        --timeout S                 Give up after S seconds (default 10)
+        --direct                    Hold the kernel endpoint (no relay through ampd)
+  listen REMOTE CHANNEL           Print messages as they come ("[5] hello"; hex
+                                  unless text) and down/up events ("-- down: ...")
+        --count N                   End after N messages
+        --timeout S                 Listen S seconds (with --count: N messages in S s)
+        --hex | --text              Every message in hex / as text (\xNN escapes)
+        --reattach                  Stay through the remote going away and back
+        --direct                    Hold the kernel endpoint (no relay through ampd)
+  ping REMOTE CHANNEL             Round trips against an echoing remote, each reply
+                                  checked byte for byte; times in microseconds
+        --count N                   N round trips (default: until interrupted)
+        --size B                    B bytes a message (default 16, at most 496)
+        --interval S                S seconds from one send to the next (default 1)
+        --timeout S                 Wait S seconds for each reply (default 1)
+        --direct                    Hold the kernel endpoint (no relay through ampd)
+
 Firmware Commands:
   firmware inspect FILE           What the kernel would do with an image (no daemon
                                   needed): program headers, resource table, verdict
@@ -45,7 +68,8 @@ States: offline loading starting running running-degraded stopping crashed
 
 Exit status:
   0  success (start/restart: the remote is running or attached)
-  1  the operation failed, or the remote ended in another state (running-degraded)
+  1  the operation failed, or the remote ended in another state (running-degraded);
+     a stream that ended (the remote went away); ping: a reply lost or corrupt
   2  usage error
   3  not found: unknown remote, firmware or file
   4  permission denied (by ampd, or by the socket's permissions)

@@ -39,6 +39,11 @@ TEST(AmpctlExit, ErrnoMeansWhatItsStageSays)
 		{EINVAL, Stage::Request, kExitFailed},
 		{EIO, Stage::Request, kExitFailed},
 		{ENOEXEC, Stage::Request, kExitFailed},
+		// An open stream: the remote gone, a message refused.
+		{ENOTCONN, Stage::Stream, kExitFailed},
+		{EPIPE, Stage::Stream, kExitFailed},
+		{EMSGSIZE, Stage::Stream, kExitFailed},
+		{ETIMEDOUT, Stage::Stream, kExitTimeout},
 		// Our own files.
 		{ENOENT, Stage::Local, kExitNotFound},
 		{ENOTDIR, Stage::Local, kExitNotFound},
@@ -108,7 +113,9 @@ TEST(AmpctlUsage, HelpNamesEveryCommandAndExitCode)
 	std::string help = usageText();
 	for (const char *word : {"list", "status [REMOTE]", "start REMOTE", "stop REMOTE", "--force", "restart REMOTE",
 				 "wait REMOTE STATE", "--channel NAME", "events [REMOTE]", "firmware inspect FILE", "--socket PATH",
-				 "--json", "$AMPD_SOCKET", "/run/ampd/ampd.sock", "--timeout S", "--wait"})
+				 "--json", "$AMPD_SOCKET", "/run/ampd/ampd.sock", "--timeout S", "--wait", "channels [REMOTE]",
+				 "send REMOTE CHANNEL DATA", "--file F", "--hex H", "--reply", "--direct", "listen REMOTE CHANNEL",
+				 "--count N", "--hex | --text", "--reattach", "ping REMOTE CHANNEL", "--size B", "--interval S"})
 		EXPECT_NE(help.find(word), std::string::npos) << word;
 	for (int code = 0; code <= 7; ++code)
 		EXPECT_NE(help.find("\n  " + std::to_string(code) + "  "), std::string::npos) << "exit code " << code;
