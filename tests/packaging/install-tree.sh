@@ -33,7 +33,7 @@ need() {
 }
 need "$prefix/sbin/ampd" "$prefix/bin/ampctl" \
 	"$libdir/libamp.so.0" "$libdir/libamp.so" \
-	"$prefix/include/amp/amp.h" "$prefix/include/amp/client.hpp" "$prefix/include/amp/result.hpp" "$prefix/include/amp/types.hpp" \
+	"$prefix/include/amp/amp.h" "$prefix/include/amp/client.hpp" "$prefix/include/amp/result.hpp" "$prefix/include/amp/stream.hpp" "$prefix/include/amp/types.hpp" \
 	"$libdir/pkgconfig/amp.pc" "$libdir/cmake/amp/ampConfig.cmake" "$libdir/cmake/amp/ampConfigVersion.cmake" \
 	"$libdir/cmake/amp/ampTargets.cmake" \
 	"$unitdir/ampd.service" "$unitdir/ampd.socket" "$unitdir/ampd-remote@.service" "$sysusersdir/ampd.conf" \
@@ -49,7 +49,7 @@ if [ -n "$unexpected" ]; then
 	echo "$unexpected"
 	fail=1
 fi
-[ "$(cd "$dest$prefix/include/amp" && ls | sort | tr '\n' ' ')" = "amp.h client.hpp result.hpp types.hpp " ] ||
+[ "$(cd "$dest$prefix/include/amp" && ls | sort | tr '\n' ' ')" = "amp.h client.hpp result.hpp stream.hpp types.hpp " ] ||
 	{ echo "headers: $(ls "$dest$prefix/include/amp")"; fail=1; }
 # Public headers include only the standard library and each other.
 if grep -h '#include' "$dest$prefix/include/amp/"* | grep -v -e '<[a-z_]*\(\.h\)\?>' -e '"amp/'; then
