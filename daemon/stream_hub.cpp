@@ -14,8 +14,10 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -91,6 +93,29 @@ std::string channelNames(const Remote &remote)
 	for (const auto &c : remote.channels())
 		list += (list.empty() ? "" : ", ") + c.channel;
 	return list.empty() ? "none" : list;
+}
+
+// Take nothing more from a client whose stream is ending, and drop what it
+// sent that we did not read. A SOCK_SEQPACKET socket closed with packets
+// unread makes the kernel report ECONNRESET on the peer's next read, ahead
+// of the packets still queued for it, so the client would never see the
+// last messages nor the down event. After SHUT_RD its sends fail (EPIPE)
+// and nothing more can arrive, so the queue stays empty until we close.
+// (An empty packet reads like the end here: one left at the tail of the
+// queue can still make the client see ECONNRESET.)
+void refuseClient(int sock)
+{
+	::shutdown(sock, SHUT_RD);
+	char byte;
+	for (;;) {
+		ssize_t n = ::recv(sock, &byte, 1, MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && errno == EINTR))
+			continue;
+		int queued = 0;
+		if (n == 0 && ::ioctl(sock, SIOCINQ, &queued) == 0 && queued > 0)
+			continue;
+		return;
+	}
 }
 
 } // namespace
@@ -303,6 +328,7 @@ void StreamHub::detach(Stream &s, const std::string &reason, bool remoteAlive)
 		// that what it sent after the last answer may not have arrived.
 		s.toKernel.clear();
 		s.ending = true;
+		refuseClient(s.sock.get());
 	}
 	if (!queueEvent(s, protocol::StreamDown{reason, s.reattach}))
 		return;
@@ -800,6 +826,8 @@ void StreamHub::close(uint64_t id, const std::string &why)
 	// Disabled, not destroyed: this may run inside the stream's own callback.
 	s.sockSource.disable();
 	s.eptSource.disable();
+	if (!s.clientGone)
+		refuseClient(s.sock.get());
 	std::string node;
 	if (s.ept) {
 		node = s.ept->node();

@@ -123,6 +123,22 @@ protected:
 		EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
 		return ampdFds();
 	}
+	// The messages ampd had read from the endpoint of its stream `id` when
+	// the stream went down, from its log ("... down (...): endpoint rpmsgK
+	// closed after N messages out, M in").
+	bool messagesInAtDown(int id, uint64_t &in) const
+	{
+		std::istringstream log(daemonLog());
+		const std::string stream = "stream " + std::to_string(id) + " on ", after = " messages out, ";
+		for (std::string line; std::getline(log, line);) {
+			size_t at = line.find(stream), out = line.find(after);
+			if (at == std::string::npos || out == std::string::npos || line.find(" down (", at) == std::string::npos)
+				continue;
+			in = std::strtoull(line.c_str() + out + after.size(), nullptr, 10);
+			return true;
+		}
+		return false;
+	}
 	// ampd's open file descriptors.
 	size_t ampdFds() const { return test::listDir("/proc/" + std::to_string(ampd_.pid()) + "/fd").size(); }
 	std::string ampdFdList() const
@@ -267,6 +283,38 @@ TEST_P(Streams, CrashMidTrafficRestartBringsReattachedBack)
 	EXPECT_EQ(lines(s.run.out, "down stream=0 reason=\"remote crashed\""), 1u) << s.run.out;
 	EXPECT_EQ(daemonState(), "running");
 	EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
+}
+
+TEST_P(Streams, ASleeperGetsEverythingThenItsDownEventThenEndOfFile)
+{
+	// A stream ampd stopped reading (its client reads nothing, so ampd's
+	// side of the socket holds unread packets) when the remote stops: once
+	// the client reads, it must get every message ampd had for it, the down
+	// event and end-of-file, in that order. (A socket closed with unread
+	// packets makes the kernel report ECONNRESET to the peer before the
+	// packets still queued for it.)
+	ASSERT_TRUE(startEcho());
+	Process p = stressAsync({"--streams", "2", "--sleepy", "1", "--messages", "40000", "--min-size", "6", "--expect-downs",
+				 "1", "--events"});
+	ASSERT_TRUE(waitLines(p, "started", 1)) << p.out();
+	ASSERT_TRUE(waitLines(p, "asleep ", 1)) << p.out();
+	RunResult stop = ampctl({"stop", kRemote});
+	ASSERT_EQ(stop.exit, kOk) << stop.describe();
+	RunResult start = ampctl({"start", kRemote, "--firmware", kMultiEcho});
+	ASSERT_EQ(start.exit, kOk) << start.describe();
+	Stress s = finish(p);
+	ASSERT_EQ(s.run.exit, 0) << s.describe();
+	const json &sleepy = s.stream(2);
+	ASSERT_EQ(sleepy["kind"], "sleepy");
+	EXPECT_EQ(sleepy["downs"], 1);
+	EXPECT_EQ(sleepy["eof"], true);
+	// Every message ampd had read from the endpoint for it: its log says how
+	// many at the down. (Lost are those in flight to the remote and those
+	// ampd had not read from the client, which the down event covers.)
+	uint64_t in = 0;
+	ASSERT_TRUE(messagesInAtDown(3, in)) << daemonLog();
+	EXPECT_EQ(sleepy["received"], in) << sleepy.dump();
+	EXPECT_EQ(sleepy["received"].get<uint64_t>() + sleepy["lost"].get<uint64_t>(), sleepy["sent"].get<uint64_t>());
 }
 
 TEST_P(Streams, HundredStopStartCyclesLeakNoFdsNorEndpoints)
