@@ -281,7 +281,8 @@ TEST_P(Streams, CrashMidTrafficRestartBringsReattachedBack)
 	ASSERT_EQ(s.run.exit, 0) << s.describe();
 	expectFollowedTheRemote(s, 1);
 	EXPECT_EQ(lines(s.run.out, "down stream=0 reason=\"remote crashed\""), 1u) << s.run.out;
-	EXPECT_EQ(daemonState(), "running");
+	RunResult running = ampctl({"wait", kRemote, "running", "--timeout", "10"});
+	EXPECT_EQ(running.exit, kOk) << "restarted by the policy\n" << running.describe();
 	EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
 }
 
