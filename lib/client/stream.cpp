@@ -133,6 +133,11 @@ struct Stream::State {
 		struct iovec iov[3] = {{&kindIn, 1}, {buffer.data(), buffer.size()}, {spare.data(), spare.size()}};
 		int flags = 0;
 		ssize_t n = client::receivePacket(socket.get(), iov, 3, MSG_DONTWAIT | MSG_TRUNC, fds, &flags);
+		// A peer that closed with packets of ours unread makes the kernel
+		// report ECONNRESET once, ahead of the packets still queued for us:
+		// read on, the end (0) comes after them.
+		if (n < 0 && errno == ECONNRESET)
+			n = client::receivePacket(socket.get(), iov, 3, MSG_DONTWAIT | MSG_TRUNC, fds, &flags);
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return Read{};
 		if (n < 0 && errno == EINTR)
