@@ -20,6 +20,7 @@
 #include "journal_sink.hpp"
 #include "manager.hpp"
 #include "notify.hpp"
+#include "proxy_service.hpp"
 #include "stream_hub.hpp"
 
 namespace {
@@ -93,12 +94,15 @@ int run(const Options &opt)
 	}
 	auto manager = std::make_unique<Manager>(**loop, **worker, SysfsRoot(opt.root), config);
 	auto streams = std::make_unique<StreamHub>(**loop, *manager, SysfsRoot(opt.root));
+	auto proxies = std::make_unique<ProxyService>(**loop, *manager, SysfsRoot(opt.root), config);
 	auto server = std::make_unique<ControlServer>(**loop, *manager, config, SysfsRoot(opt.root));
 	server->setStreams(streams.get());
 	// Streams first: a client that hears "stopped" finds its stream down already.
 	manager->setEventListener([&](const protocol::Event &e) {
 		if (streams)
 			streams->onEvent(e);
+		if (proxies)
+			proxies->onEvent(e);
 		server->publish(e);
 	});
 	manager->setChangeListener([&] { notifier.status(manager->statusLine()); });
@@ -112,6 +116,8 @@ int run(const Options &opt)
 		log::control()->critical("{}", r.error().message());
 		return 1;
 	}
+	// Proxy channels of adopted remotes are up already.
+	proxies->start();
 	if (auto w = (*loop)->enableWatchdog(); w && *w)
 		log::control()->info("watchdog enabled");
 
@@ -140,6 +146,7 @@ int run(const Options &opt)
 	// the manager, whose remotes answer pending requests through the
 	// server on the way out.
 	server->setStreams(nullptr);
+	proxies.reset();
 	streams.reset();
 	manager.reset();
 	server.reset();
