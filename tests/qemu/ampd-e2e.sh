@@ -115,7 +115,7 @@ stop_ampd() {
 	[ "$st" = 0 ] || fail "ampd exited $st after SIGTERM"
 	ok "ampd exits 0 on SIGTERM"
 	# a pass shows what ampd had to warn about too
-	grep -E '\[(warning|error|critical)\]' $log | sed 's/^/  ampd| /'
+	grep -E '\] (warning|error|critical): ' $log | sed 's/^/  ampd| /'
 	: >$log
 }
 
