@@ -2,6 +2,8 @@
 // Discovery of remotes and of their channels; uevents decide when to look.
 #include "manager.hpp"
 
+#include <algorithm>
+
 #include <sys/epoll.h>
 
 #include "base/log.h"
@@ -239,6 +241,22 @@ void Manager::stopAll(std::function<void()> done)
 	}
 	if (--*remaining == 0 && *finish)
 		(*finish)();
+}
+
+void Manager::pokeSoon(const std::string &alias)
+{
+	if (std::find(pokes_.begin(), pokes_.end(), alias) == pokes_.end())
+		pokes_.push_back(alias);
+	if (pokeSource_.active())
+		return;
+	auto src = loop_.addDefer([this] {
+		pokeSource_.reset();
+		for (const std::string &name : std::exchange(pokes_, {}))
+			if (Remote *r = find(name))
+				r->poke();
+	});
+	if (src)
+		pokeSource_ = std::move(*src);
 }
 
 } // namespace amp::daemon

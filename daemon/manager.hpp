@@ -50,6 +50,12 @@ public:
 
 	void rescanChannels();
 
+	// Have the remote look at the kernel on the next loop iteration: an
+	// endpoint said EPIPE or POLLERR, and the remote's own state machine
+	// decides what happened (stopped, crashed), not from inside whatever
+	// callback found the endpoint dead.
+	void pokeSoon(const std::string &alias);
+
 private:
 	void rescanRemotes();
 	void onUevent();
@@ -67,6 +73,8 @@ private:
 	std::function<void(const protocol::Event &)> listener_;
 	std::function<void()> changed_;
 	bool rescanning_ = false;
+	std::vector<std::string> pokes_;
+	EventSource pokeSource_;
 };
 
 } // namespace amp::daemon

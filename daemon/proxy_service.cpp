@@ -405,25 +405,7 @@ void ProxyService::waitForInput(Proxy &p)
 void ProxyService::gone(Proxy &p, const std::string &why)
 {
 	detach(p, why, false);
-	pokeLater(p.alias);
-}
-
-void ProxyService::pokeLater(const std::string &remote)
-{
-	// The remote's state machine decides what happened, not from inside
-	// the callback that found the endpoint dead.
-	if (std::find(pokes_.begin(), pokes_.end(), remote) == pokes_.end())
-		pokes_.push_back(remote);
-	if (pokeSource_.active())
-		return;
-	auto src = loop_.addDefer([this] {
-		pokeSource_.reset();
-		for (const std::string &alias : std::exchange(pokes_, {}))
-			if (Remote *r = manager_.find(alias))
-				r->poke();
-	});
-	if (src)
-		pokeSource_ = std::move(*src);
+	manager_.pokeSoon(p.alias);
 }
 
 } // namespace amp::daemon

@@ -72,15 +72,12 @@ private:
 	void waitForTxBuffer(Proxy &p);
 	void waitForInput(Proxy &p);
 	void gone(Proxy &p, const std::string &why);
-	void pokeLater(const std::string &remote);
 
 	EventLoop &loop_;
 	Manager &manager_;
 	SysfsRoot root_;
 	ProxyLimits limits_;
 	std::map<std::string, std::unique_ptr<Proxy>> proxies_; // by remote alias
-	std::vector<std::string> pokes_;
-	EventSource pokeSource_;
 };
 
 } // namespace amp::daemon

@@ -438,7 +438,7 @@ void StreamHub::onEndpoint(uint64_t id, uint32_t revents)
 		// was queued before is lost to the kernel, not to us.
 		s.ept->noteRevents(POLLERR);
 		detach(s, "remote gone", false);
-		pokeLater(s.remote);
+		manager_.pokeSoon(s.remote);
 		return;
 	}
 	run(s);
@@ -537,7 +537,7 @@ void StreamHub::pumpToClient(Stream &s)
 			if (gone)
 				s.ept->markRemoteGone();
 			detach(s, gone ? std::string("remote gone") : std::string("endpoint read failed: ") + strerror(err), !gone);
-			pokeLater(s.remote);
+			manager_.pokeSoon(s.remote);
 			return;
 		}
 		// 0 bytes is an empty message, not end-of-file (rpmsg_char).
@@ -647,7 +647,7 @@ void StreamHub::pumpToKernel(Stream &s)
 			if (err == EPIPE) {
 				s.ept->markRemoteGone();
 				detach(s, "remote gone", false);
-				pokeLater(s.remote);
+				manager_.pokeSoon(s.remote);
 				return;
 			}
 			// Refused by the kernel (its errno): say so, keep going.
@@ -844,24 +844,6 @@ void StreamHub::close(uint64_t id, const std::string &why)
 	auto reaper = loop_.addDefer([this] { reap(); });
 	if (reaper)
 		reaper_ = std::move(*reaper);
-}
-
-void StreamHub::pokeLater(const std::string &remote)
-{
-	// The remote's own state machine decides what happened (stopped,
-	// crashed); not from inside whatever callback found the endpoint dead.
-	if (std::find(pokes_.begin(), pokes_.end(), remote) == pokes_.end())
-		pokes_.push_back(remote);
-	if (pokeSource_.active())
-		return;
-	auto src = loop_.addDefer([this] {
-		pokeSource_.reset();
-		for (const std::string &alias : std::exchange(pokes_, {}))
-			if (Remote *r = manager_.find(alias))
-				r->poke();
-	});
-	if (src)
-		pokeSource_ = std::move(*src);
 }
 
 void StreamHub::reap()

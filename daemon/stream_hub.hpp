@@ -98,7 +98,6 @@ private:
 	void armRetry(RemoteLinks &links, const std::string &remote);
 	void retryTx(const std::string &remote);
 	void close(uint64_t id, const std::string &why);
-	void pokeLater(const std::string &remote);
 	void reap();
 
 	EventLoop &loop_;
@@ -110,8 +109,6 @@ private:
 	std::map<std::string, std::unique_ptr<RemoteLinks>> links_; // by remote alias
 	std::vector<uint64_t> runQueue_; // streams with work left after their batch
 	EventSource runSource_;
-	std::vector<std::string> pokes_;
-	EventSource pokeSource_;
 	std::vector<uint64_t> doomed_;
 	EventSource reaper_;
 };
