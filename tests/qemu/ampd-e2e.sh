@@ -4,7 +4,9 @@
 # kernel and the emulated remote remoteproc0 (ffe00000.r5f), driven through
 # ampctl as a user would.
 #   ampd-e2e.sh echo|matmul|rpc|badname|notelf|norsc|silent|crash_restart|
-#               crash_never|hang_stop|double_start|readopt|unprivileged
+#               crash_never|hang_stop|double_start|readopt|unprivileged|
+#               streams|streams_fairness|streams_restart|streams_kill|
+#               ampctl_channels
 # Each scenario writes its configuration, starts its own ampd, and leaves the
 # core offline and ampd gone (SIGTERM, exit status 0: under ASan that is also
 # the leak check). Prints `ok ...` per check; on a failure `FAIL: ...`, the
@@ -20,8 +22,21 @@ chan=rpmsg-openamp-demo-channel
 wait_s=15
 ready_ms=20000
 ampd_main= ampd_wrapper=
+stress_pid= victims=
+# restart policy limit (config); the stream restart cycles need more
+max_restarts=10
+# the stream scenarios' sizes (README.md: what fits their time under TCG)
+stream_messages=${AMP_STREAM_MESSAGES:-200000}
+restart_cycles=${AMP_STREAM_CYCLES:-4}
+# how much a flooder and a non-reader may slow the other streams down
+# (tests/e2e/test_streams.cpp's factor), and the messages those streams send
+fairness_factor=3.0
+fairness_messages=${AMP_STREAM_FAIRNESS_MESSAGES:-20000}
 
 ampctl() { /bin/ampctl --socket $sock "$@"; }
+# the same in the background: $! is ampctl's own pid (a function would be a
+# subshell's), for the signals the scenarios send it
+ampctl_bg() { /bin/ampctl --socket $sock "$@" & }
 
 fail() {
 	echo "FAIL: $*"
@@ -87,7 +102,7 @@ config() {
       "channels": $chans,
       "shutdown": { "message": "0xEF56A55A", "channel": "$chan" },
       "deadlines": { "start_to_channel_ms": $2, "shutdown_ms": $3 },
-      "restart": { "policy": "$1", "max_restarts": 10, "window_ms": 60000, "backoff_ms": 100, "backoff_max_ms": 100 }
+      "restart": { "policy": "$1", "max_restarts": $max_restarts, "window_ms": 60000, "backoff_ms": 100, "backoff_max_ms": 100 }
     }
   }
 }
@@ -127,6 +142,9 @@ kill_ampd() {
 
 # whatever happened, the next scenario finds the core offline and no ampd
 cleanup() {
+	for p in $stress_pid $victims; do
+		kill -KILL $p 2>/dev/null
+	done
 	if [ -n "$ampd_main" ]; then
 		kill -KILL $ampd_main 2>/dev/null
 		vmtool wait-exit $ampd_wrapper 10000
@@ -181,6 +199,81 @@ refused() {
 	state_is offline
 	[ "$(boots)" = 0 ] || fail "the core was booted"
 	stop_ampd
+}
+
+# ---- channel streams (docs/protocol.md "Streams") ----------------------------
+
+# the endpoint nodes, one per open stream (/dev/rpmsgN; not rpmsg_ctrlN)
+ept_count() { ls /dev | grep -cE '^rpmsg[0-9]+$'; }
+ampd_fds() { ls /proc/$ampd_main/fd | wc -l; }
+ampd_said() { grep -c -- "$1" $log; }
+splat() { dmesg | grep -E 'BUG:|Oops|WARNING:|Kernel panic'; }
+
+# settle WHAT WANT CMD...: CMD prints WANT within 10 s (ampd closes a
+# stream's endpoint when it sees its client go, not at once)
+settle() {
+	what=$1 want=$2
+	shift 2
+	t_end=$(($(now_ms) + 10000))
+	while got=$("$@"); [ "$got" != "$want" ]; do
+		[ "$(now_ms)" -lt $t_end ] || fail "$what: $got, wanted $want"
+		usleep 20000
+	done
+	ok "$what: $want"
+}
+
+# stress NAME ARGS...: amp-stream-stress on r5-0's channel in the background,
+# its output in /tmp/NAME.out; stress_wait NAME RC: its exit status must be
+# RC, and its output is shown
+stress() {
+	name=$1
+	shift
+	amp-stream-stress --socket $sock --remote r5-0 --channel $chan --timeout 120 "$@" >/tmp/$name.out 2>&1 &
+	stress_pid=$!
+	echo "  amp-stream-stress $*"
+}
+stress_wait() {
+	wait $stress_pid
+	rc=$?
+	stress_pid=
+	sed "s/^/  $1| /" /tmp/$1.out
+	[ $rc = "$2" ] || fail "amp-stream-stress ($1) exited $rc, wanted $2"
+	ok "amp-stream-stress ($1) exits $rc"
+}
+# stress_started NAME N: every one of its N normal streams had an answer
+stress_started() {
+	t_end=$(($(now_ms) + 30000))
+	until grep -q "^started streams=$2" /tmp/$1.out; do
+		if ! kill -0 $stress_pid 2>/dev/null; then
+			sed "s/^/  $1| /" /tmp/$1.out
+			fail "amp-stream-stress ($1) ended before its streams started"
+		fi
+		[ "$(now_ms)" -lt $t_end ] || fail "amp-stream-stress ($1): its streams did not start within 30 s"
+		usleep 20000
+	done
+	ok "amp-stream-stress ($1): $2 streams answered"
+}
+# stress_lines NAME ERE N: its output has N lines matching ERE (--events)
+stress_lines() {
+	t_end=$(($(now_ms) + wait_s * 1000))
+	until [ "$(grep -cE "$2" /tmp/$1.out)" -ge "$3" ]; do
+		[ "$(now_ms)" -lt $t_end ] || fail "amp-stream-stress ($1): not $3 lines '$2' within $wait_s s"
+		usleep 20000
+	done
+	# a moment of traffic before whatever comes next
+	usleep 200000
+}
+# the run's time in seconds, from its summary line ("... in 12.345 s ...")
+stress_secs() { sed -n 's/^amp-stream-stress: .* in \([0-9.]*\) s .*/\1/p' /tmp/$1.out | head -n 1; }
+
+# client_node PID: $node is the endpoint node ampd opened for the client
+# process PID, from ampd's log ("opened for client pid P ...: endpoint rpmsgN")
+client_node() {
+	t_end=$(($(now_ms) + 10000))
+	until node=$(sed -n "s/.* opened for client pid $1 .*: endpoint \(rpmsg[0-9]*\).*/\1/p" $log | tail -n 1); [ -n "$node" ]; do
+		[ "$(now_ms)" -lt $t_end ] || fail "no stream opened for pid $1 in ampd's log"
+		usleep 20000
+	done
 }
 
 case $scenario in
@@ -319,6 +412,228 @@ unprivileged)
 	expect 4 vmtool runas 1000 1000 /bin/ampctl --socket $sock start r5-0 --firmware image_echo_test
 	[ "$(sysfs_state)" = offline ] || fail "sysfs state $(sysfs_state)"
 	expect 0 vmtool runas 1000 1000 /bin/ampctl --socket $sock status r5-0
+	stop_ampd
+	;;
+streams)
+	# 16 clients on one remote, each with its own endpoint, echoing at
+	# once: every message back once, in order, uncorrupted, 0..496 bytes
+	# (the real kernel passes zero-length messages; ampsim never sees one)
+	begin never 5000 3000
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	stress streams --streams 16 --messages $stream_messages --min-size 0 --max-size 496
+	stress_started streams 16
+	n=$(ept_count)
+	[ "$n" = 16 ] || fail "$n endpoint nodes while 16 streams are open"
+	ok "16 endpoint nodes"
+	stress_wait streams 0
+	echo "  $stream_messages messages in $(stress_secs streams) s"
+	settle "endpoint nodes after the streams closed" 0 ept_count
+	expect 0 ampctl stop r5-0
+	stop_ampd
+	;;
+streams_fairness)
+	# a flooder and a client that never reads lose nothing and do not slow
+	# the others down more than tests/e2e's test_streams.cpp allows: 4
+	# streams alone, then with them, twice, the best time of each counts
+	begin never 5000 3000
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	best_alone= best_crowd=
+	for round in 1 2; do
+		stress alone --streams 4 --window 64 --messages $fairness_messages --min-size 0
+		stress_wait alone 0
+		stress crowd --streams 4 --window 64 --messages $fairness_messages --min-size 0 --flooders 1 --sleepy 1
+		stress_wait crowd 0
+		best_alone=$(awk -v a="$best_alone" -v b="$(stress_secs alone)" 'BEGIN { print (a == "" || b < a) ? b : a }')
+		best_crowd=$(awk -v a="$best_crowd" -v b="$(stress_secs crowd)" 'BEGIN { print (a == "" || b < a) ? b : a }')
+	done
+	ratio=$(awk -v a="$best_alone" -v c="$best_crowd" 'BEGIN { printf "%.2f", c / a }')
+	echo "  4 streams, $fairness_messages messages: alone $best_alone s, with a flooder and a non-reader $best_crowd s: ratio $ratio (at most $fairness_factor)"
+	awk -v r="$ratio" -v f="$fairness_factor" 'BEGIN { exit !(r <= f) }' ||
+		fail "the flooder and the non-reader slowed the others down $ratio times, more than $fairness_factor"
+	ok "slowed down $ratio times"
+	settle "endpoint nodes after the streams closed" 0 ept_count
+	expect 0 ampctl stop r5-0
+	stop_ampd
+	;;
+streams_restart)
+	# the remote goes away under traffic, three ways a cycle, $restart_cycles
+	# cycles: ampctl stop (and start), a crash (ampd restarts it) and a stop
+	# behind ampd's back (sysfs; ampctl start). Every stream gets its down,
+	# the reattached ones come back up and go on, the others end; ampd
+	# keeps no fd or endpoint of a cycle, and the kernel logs no splat: on
+	# 6.1 a DESTROY_EPT on a stopped remote's endpoint oopses (kernel-abi.md
+	# 5), and the stop behind ampd's back is where it would come from
+	max_restarts=100
+	begin on-failure 5000 3000
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	# one stream first: it opens the channel's rpmsg_ctrl node, which ampd
+	# keeps while the core runs (and reopens after each start)
+	expect 0 ampctl send r5-0 $chan warm-up --reply
+	settle "endpoint nodes" 0 ept_count
+	fds=$(ampd_fds)
+	echo "  ampd has $fds fds"
+	i=0
+	while [ $i -lt $restart_cycles ]; do
+		i=$((i + 1))
+		echo "  -- cycle $i"
+		# 6 streams: 3 reattach (2 of them direct), 3 not (1 direct)
+		stress cycle --streams 6 --reattach=3 --direct=3 --expect-downs 3 --events --min-size 0
+		stress_started cycle 6
+		n=$(ept_count)
+		[ "$n" = 6 ] || fail "$n endpoint nodes while 6 streams are open"
+		expect 0 ampctl stop r5-0
+		expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+		stress_lines cycle '^up ' 3
+		crashes=$(ampd_said '-> crashed')
+		echo 1 >$rp/device/crash || fail "the remote's crash control refused"
+		t_end=$(($(now_ms) + wait_s * 1000))
+		until [ "$(ampd_said '-> crashed')" -gt "$crashes" ]; do
+			[ "$(now_ms)" -lt $t_end ] || fail "ampd did not see the crash"
+			usleep 20000
+		done
+		ok "ampd saw the crash"
+		expect 0 ampctl wait r5-0 running --timeout $wait_s
+		stress_lines cycle '^up ' 6
+		echo stop >$rp/state || fail "stop behind ampd's back refused"
+		ok "stopped behind ampd's back"
+		expect 0 ampctl wait r5-0 offline --timeout $wait_s
+		expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+		stress_wait cycle 0
+		downs=$(grep -c '^down ' /tmp/cycle.out) ups=$(grep -c '^up ' /tmp/cycle.out)
+		[ "$downs" = 12 ] && [ "$ups" = 9 ] ||
+			fail "$downs down and $ups up events, wanted 12 (6 streams at the stop, the 3 reattached at the crash and the sysfs stop) and 9"
+		ok "12 down events, 9 up"
+		settle "endpoint nodes" 0 ept_count
+		[ -z "$(splat)" ] || fail "kernel splat"
+	done
+	settle "ampd's fds after $restart_cycles cycles" $fds ampd_fds
+	expect 0 ampctl stop r5-0
+	stop_ampd
+	;;
+streams_kill)
+	# a client SIGKILLed in the middle of its stream (one relayed, one
+	# direct): ampd destroys its endpoint, the others go on undisturbed
+	begin never 5000 3000
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	stress others --streams 4 --until-signal --events --min-size 0
+	stress_started others 4
+	for mode in relay direct; do
+		flag=
+		[ $mode = direct ] && flag=--direct
+		ampctl_bg ping r5-0 $chan --interval 0 --size 256 $flag >/tmp/victim.out 2>&1
+		victim=$!
+		victims=$victim
+		client_node $victim
+		[ -e /dev/$node ] || fail "no /dev/$node for the $mode client"
+		# mid-stream: it has had answers
+		t_end=$(($(now_ms) + 10000))
+		until [ "$(grep -c 'bytes from' /tmp/victim.out)" -ge 10 ]; do
+			[ "$(now_ms)" -lt $t_end ] || fail "the $mode client got no answers"
+			usleep 20000
+		done
+		kill -KILL $victim
+		wait $victim
+		victims=
+		ok "the $mode client ($node) SIGKILLed after $(grep -c 'bytes from' /tmp/victim.out) answers"
+		settle "/dev/$node" gone sh -c "[ -e /dev/$node ] && echo there || echo gone"
+		settle "endpoint nodes" 4 ept_count
+	done
+	kill -USR1 $stress_pid
+	stress_wait others 0
+	grep -q '^down ' /tmp/others.out && fail "the other streams saw a down event"
+	ok "the other streams were not disturbed"
+	settle "endpoint nodes" 0 ept_count
+	expect 0 ampctl stop r5-0
+	stop_ampd
+	;;
+ampctl_channels)
+	# ampctl's channel commands against the real kernel: exit codes, what
+	# they print, relayed and direct
+	begin never 5000 3000
+	expect 0 ampctl channels
+	grep -q "^r5-0 " /tmp/cmd.out && fail "a channel listed with the core offline"
+	expect 3 ampctl send r5-0 $chan hello
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	expect 0 ampctl channels
+	grep -qE "^r5-0 +$chan +0xffffffff +0x400\$" /tmp/cmd.out || fail "r5-0's channel not listed"
+	expect 0 ampctl channels r5-0
+	expect 0 ampctl send r5-0 $chan hello --reply
+	grep -qx '\[5\] hello' /tmp/cmd.out || fail "no '[5] hello' back"
+	# a zero-length message, which only a real kernel passes
+	expect 0 ampctl send r5-0 $chan --hex '' --reply
+	grep -qx '\[0\]' /tmp/cmd.out || fail "no empty message back"
+	head -c 496 /dev/urandom >/tmp/m496
+	expect 0 ampctl send r5-0 $chan --file /tmp/m496 --reply
+	grep -q '^\[496\]' /tmp/cmd.out || fail "no 496-byte message back"
+	head -c 497 /dev/urandom >/tmp/m497
+	expect 2 ampctl send r5-0 $chan --file /tmp/m497
+	expect 0 ampctl send r5-0 $chan hello --reply --direct
+	grep -qx '\[5\] hello' /tmp/cmd.out || fail "no '[5] hello' back (direct)"
+	for flag in "" --direct; do
+		expect 0 ampctl ping r5-0 $chan --count 20 --interval 0 --size 496 $flag
+		grep -q '^20 sent, 20 received, 0 lost, 0 corrupt' /tmp/cmd.out || fail "ping $flag: not 20 of 20"
+	done
+	# listen: a stream ends when its remote goes (1), unless reattached
+	ampctl_bg listen r5-0 $chan >/tmp/l1.out 2>&1
+	l1=$!
+	ampctl_bg listen r5-0 $chan --direct >/tmp/l2.out 2>&1
+	l2=$!
+	ampctl_bg listen r5-0 $chan --reattach >/tmp/l3.out 2>&1
+	l3=$!
+	victims="$l1 $l2 $l3"
+	settle "endpoint nodes of three listeners" 3 ept_count
+	expect 0 ampctl stop r5-0
+	for l in 1 2; do
+		eval "wait \$l$l"
+		rc=$?
+		sed "s/^/  l$l| /" /tmp/l$l.out
+		[ $rc = 1 ] || fail "listen $l exited $rc after the stop, wanted 1"
+		grep -q '^-- down' /tmp/l$l.out || fail "listen $l printed no down event"
+	done
+	ok "listen and listen --direct end with the remote: exit 1, a down event"
+	kill -0 $l3 2>/dev/null || fail "listen --reattach ended with the remote"
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	settle "endpoint nodes" 1 ept_count
+	settle "listen --reattach saw the stream come back" 1 grep -c '^-- up' /tmp/l3.out
+	kill -INT $l3
+	wait $l3
+	rc=$?
+	victims=
+	sed "s/^/  l3| /" /tmp/l3.out
+	[ $rc = 0 ] || fail "listen --reattach exited $rc on SIGINT"
+	grep -q '^-- down' /tmp/l3.out && grep -q '^-- up' /tmp/l3.out || fail "listen --reattach: no down and up"
+	ok "listen --reattach stays through the restart (down, up), SIGINT exits 0"
+	# listen gets what the remote sends: the demo echo answers the first
+	# address it heard from; with no endpoint left the kernel gives the next
+	# one the lowest free address, that one (0x400)
+	expect 0 ampctl stop r5-0
+	expect 0 ampctl start r5-0 --firmware ampsim-echo.elf
+	expect 0 ampctl send r5-0 $chan first
+	settle "endpoint nodes" 0 ept_count
+	ampctl_bg listen r5-0 $chan --count 1 --timeout $wait_s >/tmp/l4.out 2>&1
+	l4=$!
+	victims=$l4
+	settle "endpoint nodes" 1 ept_count
+	expect 0 ampctl send r5-0 $chan hello
+	wait $l4
+	rc=$?
+	victims=
+	sed "s/^/  l4| /" /tmp/l4.out
+	[ $rc = 0 ] || fail "listen --count 1 exited $rc"
+	grep -qx '\[5\] hello' /tmp/l4.out || fail "listen did not print '[5] hello'"
+	ok "listen --count 1 got the echo and exits 0"
+	expect 5 ampctl listen r5-0 $chan --count 1 --timeout 0.5
+	# ping checks each reply: matmul answers with a matrix (corrupt), the
+	# hang app never (lost); both exit 1
+	expect 0 ampctl stop r5-0
+	expect 0 ampctl start r5-0 --firmware ampsim-matmul.elf
+	expect 1 ampctl ping r5-0 $chan --count 3 --interval 0
+	grep -q '^3 sent, .* 3 corrupt' /tmp/cmd.out || fail "ping: matmul's answers not counted corrupt"
+	expect 0 ampctl stop r5-0
+	expect 0 ampctl start r5-0 --firmware ampsim-hang.elf
+	expect 1 ampctl ping r5-0 $chan --count 2 --interval 0 --timeout 0.3
+	grep -q '^2 sent, 0 received, 2 lost' /tmp/cmd.out || fail "ping: the hang app's silence not counted lost"
+	expect 0 ampctl stop r5-0 --force
 	stop_ampd
 	;;
 *)

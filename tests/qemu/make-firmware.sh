@@ -8,6 +8,9 @@ set -euo pipefail
 dir=$1 mkfw=$2
 mkdir -p "$dir"
 "$mkfw" --app echo -o "$dir/ampsim-echo.elf"
+# answers each message's sender (the demo answers the first address it
+# heard from): ampd-e2e.sh's stream scenarios, many clients on one channel
+"$mkfw" --app echo --reply-to-sender -o "$dir/ampsim-echo-multi.elf"
 "$mkfw" --app matmul -o "$dir/ampsim-matmul.elf"
 "$mkfw" --app rpc -o "$dir/ampsim-rpc.elf"
 "$mkfw" --app crash --crash-after-msgs 1 -o "$dir/ampsim-crash.elf"
