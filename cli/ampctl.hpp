@@ -6,6 +6,7 @@
 // process or a daemon; main.cpp only turns argv into these calls.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -13,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "amp/client.hpp"
@@ -119,6 +121,49 @@ std::optional<RttSummary> summarizeRtt(std::vector<std::uint32_t> rttUs);
 std::string formatPingSummary(const std::string &remote, const std::string &channel, const PingStats &stats);
 std::string pingSummaryJson(const std::string &remote, const std::string &channel, bool direct, std::size_t size, const PingStats &stats);
 
+// ---- the OpenAMP demos (docs/openamp-demos.md) ----
+inline constexpr std::string_view kDemoChannel = "rpmsg-openamp-demo-channel";
+// The echo test's message: {u64 num; u64 size; u8 data[size]} little-endian, data all 0xA5.
+inline constexpr std::size_t kEchoHeader = 16;
+inline constexpr std::size_t kEchoMaxSize = 472; // 496 - 24
+inline constexpr std::uint8_t kEchoFill = 0xA5;
+std::vector<std::uint8_t> echoPayload(std::uint64_t num, std::size_t size);
+// What is wrong with `got` as the echo of echoPayload(num, size), nullopt when it is that:
+// "488 bytes back for 489", "num 3 for 4", "size 2 for 5", "data byte 7 is 0x5a, not 0xa5".
+std::optional<std::string> echoProblem(std::uint64_t num, std::size_t size, std::span<const std::uint8_t> got);
+// "A..B" or "N" (data bytes, 1..472); nullopt when it is not.
+std::optional<std::pair<std::size_t, std::size_t>> parseSizeRange(std::string_view text);
+struct EchoStats {
+	std::uint64_t rounds = 0, sent = 0, received = 0, corrupt = 0, bytes = 0; // bytes: of the messages sent
+	std::size_t minSize = 0, maxSize = 0;
+	std::vector<std::uint32_t> rttUs; // of the echoes received intact
+	std::uint64_t lost() const { return sent - received - corrupt; }
+	std::uint64_t errors() const { return sent - received; }
+};
+std::string formatEchoSummary(const std::string &remote, const EchoStats &stats);
+struct EchoFailure {
+	std::uint64_t round = 0;
+	std::size_t size = 0;
+	std::string error; // "corrupt: data byte 7 is 0x5a, not 0xa5", "no echo within 2 s"
+};
+// {"ok","remote","channel","direct","rounds","sizes":{"min","max"},"messages","bytes","errors","corrupt","lost",
+//  "rtt_us":{"min","p50","p99","max"}|null,"failures":[{"round","size","error"}]}
+std::string echoSummaryJson(const std::string &remote, bool direct, const EchoStats &stats, const std::vector<EchoFailure> &failures);
+
+// Matrix multiplication: struct {u32 size; u32 el[6][6]} (148 bytes), two in one message.
+inline constexpr std::size_t kMatrixN = 6;
+inline constexpr std::size_t kMatrixBytes = 4 + 4 * kMatrixN * kMatrixN;
+using Matrix = std::array<std::array<std::uint32_t, kMatrixN>, kMatrixN>;
+// The demo's values, 0..9, from a seed (the same on every machine).
+Matrix randomMatrix(std::uint64_t &state);
+Matrix multiply(const Matrix &a, const Matrix &b);
+std::vector<std::uint8_t> matmulRequest(const Matrix &a, const Matrix &b); // 296 bytes
+// The remote's answer; EPROTO when it is not 148 bytes with size 6.
+[[nodiscard]] Result<Matrix> parseMatrix(std::span<const std::uint8_t> message);
+// A, B and A x B side by side, one row a line.
+std::string formatMatrices(const Matrix &a, const Matrix &b, const Matrix &product);
+std::string matrixJson(const Matrix &m); // [[..],..]
+
 // ---- firmware inspect (no daemon) ----
 // What the kernel would make of it: 0 when it boots, 1 when refused or unsafe.
 int firmwareExitCode(const kernel::FirmwareReport &report);
@@ -184,6 +229,25 @@ struct PingArgs {
 };
 int cmdPing(const Context &ctx, const PingArgs &args);
 int cmdFirmwareInspect(const Context &ctx, const std::string &file);
+struct EchoTestArgs {
+	std::string remote;
+	std::uint64_t rounds = 1;
+	std::size_t minSize = 1, maxSize = kEchoMaxSize;
+	std::optional<std::string> firmware; // start (or restart) with it first
+	std::optional<bool> stop;            // ask ampd to stop it gracefully after; default: with firmware
+	std::chrono::milliseconds timeout{2000}; // for each echo
+	bool direct = false;
+};
+int cmdEchoTest(const Context &ctx, const EchoTestArgs &args);
+struct MatmulArgs {
+	std::string remote;
+	std::uint64_t count = 1;
+	std::optional<std::uint64_t> seed; // none: from the clock, printed
+	std::chrono::milliseconds timeout{2000}; // for each product
+	bool direct = false;
+};
+int cmdMatmul(const Context &ctx, const MatmulArgs &args);
+
 
 // Usage errors found after parsing: "ampctl: <message>" and a hint; 2.
 int usageError(const Context &ctx, std::string_view message);

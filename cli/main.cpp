@@ -105,6 +105,27 @@ int run(int argc, char **argv)
 	auto *pingTimeout = ping->add_option("--timeout", timeout, "seconds to wait for each reply (default 1)");
 	ping->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
 
+	std::string sizes;
+	std::uint64_t seed = 0;
+	bool stopAfter = false, noStop = false;
+	auto *echoTest = app.add_subcommand("echo-test", "The OpenAMP echo test: every payload size, every byte checked");
+	echoTest->add_option("REMOTE", remote, "remote name")->required();
+	auto *echoRounds = echoTest->add_option("--rounds", count, "passes over the sizes (default 1)");
+	auto *echoSizes = echoTest->add_option("--sizes", sizes, "payload sizes A..B (default 1..472)");
+	auto *echoFirmware = echoTest->add_option("--firmware", firmware, "start (or restart) the remote with this firmware first");
+	auto *echoStop = echoTest->add_flag("--stop", stopAfter, "then have ampd stop the remote with its shutdown message");
+	auto *echoNoStop = echoTest->add_flag("--no-stop", noStop, "leave the remote running (the default without --firmware)");
+	echoStop->excludes(echoNoStop);
+	auto *echoTimeout = echoTest->add_option("--timeout", timeout, "seconds to wait for each echo (default 2)");
+	echoTest->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
+
+	auto *matmul = app.add_subcommand("matmul", "The OpenAMP matrix multiplication: two 6x6 matrices, the product checked");
+	matmul->add_option("REMOTE", remote, "remote name")->required();
+	auto *matmulCount = matmul->add_option("--count", count, "multiplications (default 1)");
+	auto *matmulSeed = matmul->add_option("--seed", seed, "seed of the matrices (default: from the clock)");
+	auto *matmulTimeout = matmul->add_option("--timeout", timeout, "seconds to wait for each product (default 2)");
+	matmul->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
+
 	auto *fw = app.add_subcommand("firmware", "Firmware commands");
 	fw->require_subcommand(1);
 	auto *inspect = fw->add_subcommand("inspect", "What the kernel would do with an image");
@@ -123,7 +144,7 @@ int run(int argc, char **argv)
 		auto rest = app.remaining();
 		if (app.get_subcommands().empty() && !rest.empty() && !rest.front().empty() && rest.front()[0] != '-') {
 			static constexpr std::string_view commands[] = {"list",	  "status", "start", "stop", "restart", "wait",
-									 "events", "channels", "send", "listen", "ping", "firmware"};
+									 "events", "channels", "send", "listen", "ping", "echo-test", "matmul", "firmware"};
 			std::string message = "unknown command \"" + rest.front() + "\"";
 			if (auto near = amp::protocol::closestMatch(rest.front(), commands))
 				message += " (did you mean " + *near + "?)";
@@ -180,6 +201,31 @@ int run(int argc, char **argv)
 					     static_cast<std::size_t>(size), *every,
 					     timeoutOr(pingTimeout, std::chrono::milliseconds(1000)), direct});
 	}
+	if (*echoTest) {
+		EchoTestArgs a;
+		a.remote = remote;
+		if (echoRounds->count())
+			a.rounds = static_cast<std::uint64_t>(count);
+		if (echoSizes->count()) {
+			auto range = parseSizeRange(sizes);
+			if (!range)
+				return usageError(ctx, "--sizes: expected A..B or N, with 1 <= A <= B <= 472");
+			a.minSize = range->first;
+			a.maxSize = range->second;
+		}
+		a.firmware = opt(echoFirmware, firmware);
+		if (echoStop->count())
+			a.stop = true;
+		else if (echoNoStop->count())
+			a.stop = false;
+		a.timeout = timeoutOr(echoTimeout, std::chrono::milliseconds(2000));
+		a.direct = direct;
+		return cmdEchoTest(ctx, a);
+	}
+	if (*matmul)
+		return cmdMatmul(ctx, MatmulArgs{remote, matmulCount->count() ? static_cast<std::uint64_t>(count) : 1,
+						 matmulSeed->count() ? std::optional<std::uint64_t>(seed) : std::nullopt,
+						 timeoutOr(matmulTimeout, std::chrono::milliseconds(2000)), direct});
 	return usageError(ctx, "no command given");
 }
 

@@ -52,6 +52,23 @@ Channel Commands:
         --timeout S                 Wait S seconds for each reply (default 1)
         --direct                    Hold the kernel endpoint (no relay through ampd)
 
+Demo Commands (the OpenAMP demos, channel rpmsg-openamp-demo-channel):
+  echo-test REMOTE                Echo every payload size (16-byte header + 1..472
+                                  bytes of 0xA5), each echo checked byte for byte
+        --rounds N                  N passes over the sizes (default 1)
+        --sizes A..B                Payload sizes A to B (default 1..472)
+        --firmware NAME             Start (or restart) the remote with NAME first
+        --stop | --no-stop          Then have ampd stop it with its shutdown
+                                    message (default: with --firmware)
+        --timeout S                 Wait S seconds for each echo (default 2)
+        --direct                    Hold the kernel endpoint (no relay through ampd)
+  matmul REMOTE                   Multiply two random 6x6 matrices (0..9) remotely
+                                  and check the product against a local one
+        --count N                   N multiplications (default 1)
+        --seed S                    The matrices' seed (default: from the clock)
+        --timeout S                 Wait S seconds for each product (default 2)
+        --direct                    Hold the kernel endpoint (no relay through ampd)
+
 Firmware Commands:
   firmware inspect FILE           What the kernel would do with an image (no daemon
                                   needed): program headers, resource table, verdict
@@ -69,7 +86,8 @@ States: offline loading starting running running-degraded stopping crashed
 Exit status:
   0  success (start/restart: the remote is running or attached)
   1  the operation failed, or the remote ended in another state (running-degraded);
-     a stream that ended (the remote went away); ping: a reply lost or corrupt
+     a stream that ended (the remote went away); ping: a reply lost or corrupt;
+     echo-test: an echo lost or corrupt; matmul: a product wrong or missing
   2  usage error
   3  not found: unknown remote, firmware or file
   4  permission denied (by ampd, or by the socket's permissions)
