@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "ampctl.hpp"
+#include "cmd_proxy.hpp"
 #include "protocol/text.hpp"
 
 using namespace amp::cli;
@@ -105,6 +106,15 @@ int run(int argc, char **argv)
 	auto *pingTimeout = ping->add_option("--timeout", timeout, "seconds to wait for each reply (default 1)");
 	ping->add_flag("--direct", direct, "hold the kernel endpoint: no relay through ampd");
 
+	ProxyArgs proxyArgs;
+	auto *proxyCmd = app.add_subcommand("proxy", "Serve the OpenAMP proxy (RPC) for a remote, console on the terminal");
+	proxyCmd->add_option("REMOTE", proxyArgs.remote, "remote name")->required();
+	proxyCmd->add_option("--directory", proxyArgs.directory, "the remote's files live beneath it (default: .)");
+	proxyCmd->add_option("--channel", proxyArgs.channel, "channel name (default rpmsg-openamp-demo-channel)");
+	proxyCmd->add_option("--max-open-files", proxyArgs.maxOpenFiles, "files open at once (default 16)");
+	auto *proxyFirmware = proxyCmd->add_option("--firmware", firmware, "start the remote with this firmware first");
+	auto *proxyTimeout = proxyCmd->add_option("--timeout", timeout, "seconds for that start (default 60)");
+
 	std::string sizes;
 	std::uint64_t seed = 0;
 	bool stopAfter = false, noStop = false;
@@ -144,7 +154,7 @@ int run(int argc, char **argv)
 		auto rest = app.remaining();
 		if (app.get_subcommands().empty() && !rest.empty() && !rest.front().empty() && rest.front()[0] != '-') {
 			static constexpr std::string_view commands[] = {"list",	  "status", "start", "stop", "restart", "wait",
-									 "events", "channels", "send", "listen", "ping", "echo-test", "matmul", "firmware"};
+									 "events", "channels", "send", "listen", "ping", "echo-test", "matmul", "proxy", "firmware"};
 			std::string message = "unknown command \"" + rest.front() + "\"";
 			if (auto near = amp::protocol::closestMatch(rest.front(), commands))
 				message += " (did you mean " + *near + "?)";
@@ -200,6 +210,11 @@ int run(int argc, char **argv)
 		return cmdPing(ctx, PingArgs{remote, channel, pingCount->count() ? std::optional<std::uint64_t>(count) : std::nullopt,
 					     static_cast<std::size_t>(size), *every,
 					     timeoutOr(pingTimeout, std::chrono::milliseconds(1000)), direct});
+	}
+	if (*proxyCmd) {
+		proxyArgs.firmware = opt(proxyFirmware, firmware);
+		proxyArgs.timeout = timeoutOr(proxyTimeout, amp::Client::kActionTimeout);
+		return cmdProxy(ctx, proxyArgs);
 	}
 	if (*echoTest) {
 		EchoTestArgs a;

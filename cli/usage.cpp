@@ -51,6 +51,13 @@ Channel Commands:
         --interval S                S seconds from one send to the next (default 1)
         --timeout S                 Wait S seconds for each reply (default 1)
         --direct                    Hold the kernel endpoint (no relay through ampd)
+  proxy REMOTE                    The OpenAMP proxy (RPC) in the foreground: the
+                                  remote's files beneath DIR, its console here
+        --directory DIR             Files beneath DIR (default: the current directory)
+        --channel C                 Channel (default rpmsg-openamp-demo-channel)
+        --max-open-files N          Files open at once (default 16)
+        --firmware NAME             Start the remote with NAME first
+        --timeout S                 Give up on that start after S seconds (default 60)
 
 Demo Commands (the OpenAMP demos, channel rpmsg-openamp-demo-channel):
   echo-test REMOTE                Echo every payload size (16-byte header + 1..472

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// `ampctl proxy` end to end: ampctl serves ampsim's rpc demo (rpc_demo.c) in
+// the foreground, the console on its stdin and stdout, the files in
+// --directory; ampd's own proxy is off for the remote.
+#include "ampd_fixture.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace amp::e2e {
+namespace {
+
+using test::layoutTestName;
+
+const std::string kDemoText = "This is a test string being written to file..";
+
+class AmpctlProxy : public AmpdTest {
+protected:
+	std::string filesDir() const { return dir_.path() + "/files"; }
+};
+
+// The shell quoting of one word.
+std::string shellWord(const std::string &s)
+{
+	std::string out = "'";
+	for (char c : s)
+		out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+	return out + "'";
+}
+
+TEST_P(AmpctlProxy, TheDemoRunsWithTheConsoleOnTheTerminalAndMakesItsFileInTheDirectory)
+{
+	ASSERT_TRUE(startDaemon());
+	ASSERT_EQ(::mkdir(filesDir().c_str(), 0755), 0);
+	// The demo's console answers, as a user would type them.
+	std::string input = dir_.path() + "/input";
+	{
+		std::FILE *f = std::fopen(input.c_str(), "w");
+		ASSERT_NE(f, nullptr);
+		std::fputs("Alice\n30\n3.14\nno\n", f);
+		std::fclose(f);
+	}
+	std::string cmd = std::string("exec ") + shellWord(AMPCTL_BINARY) + " --socket " + shellWord(socketPath_) + " proxy " + kRemote +
+			  " --firmware " + kRpc + " --directory " + shellWord(filesDir()) + " < " + shellWord(input);
+	RunResult run = test::run({"/bin/sh", "-c", cmd}, {}, 60s);
+	ASSERT_EQ(run.exit, kOk) << run.describe() << "\n" << daemonLog();
+
+	EXPECT_EQ(test::readText(filesDir() + "/remote.file"), kDemoText);
+	EXPECT_EQ(test::listDir(filesDir()), std::vector<std::string>{"remote.file"});
+	EXPECT_NE(run.out.find("Remote>Baremetal Remote Procedure Call (RPC) Demonstration"), std::string::npos) << run.describe();
+	EXPECT_NE(run.out.find("Remote>User name = 'Alice'"), std::string::npos) << run.describe();
+	EXPECT_NE(run.out.find("Remote>User age = '30'"), std::string::npos) << run.describe();
+	EXPECT_NE(run.out.find("Remote>RPC retargetting quitting ..."), std::string::npos) << run.describe();
+	EXPECT_NE(run.err.find("the remote sent TERM"), std::string::npos) << run.describe();
+	// ampd served no proxy of its own.
+	EXPECT_EQ(daemonLog().find("proxy session"), std::string::npos) << daemonLog();
+
+	RunResult stop = ampctl({"stop", kRemote});
+	EXPECT_EQ(stop.exit, kOk) << stop.describe();
+	EXPECT_EQ(sysState(), "offline");
+}
+
+TEST_P(AmpctlProxy, AMissingDirectoryIsRefusedBeforeTheRemoteIsStarted)
+{
+	ASSERT_TRUE(startDaemon());
+	RunResult run = ampctl({"proxy", kRemote, "--firmware", kRpc, "--directory", dir_.path() + "/nowhere"});
+	EXPECT_EQ(run.exit, kNotFound) << run.describe();
+	EXPECT_EQ(sysState(), "offline");
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, AmpctlProxy, ::testing::Values("6.1", "5.15", "5.10"), layoutTestName);
+
+} // namespace
+} // namespace amp::e2e
