@@ -1,29 +1,47 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The README's demo: install, build, start the kernel simulator and run the
-# three OpenAMP demos through the stock rpmsg_char flow, saying what each
-# step does. (Once ampd lands, the demo runs through the daemon and ampctl.)
+# The README's demo: install, build, start the kernel simulator and ampd on
+# it, and run the three OpenAMP demos through ampctl, saying what each step
+# does. Run as root: FUSE, and a network namespace of its own (ampsim's
+# uevents stay in it).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${AMP_BUILD_DIR:-$top/build/release}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+say() { printf '\033[2m$ %s\033[0m\n' "$*"; }
 
-step "Installing dependencies (Debian packages) and building"
-"$top/tests/install-deps.sh"
-cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-ninja -C "$build" ampsim rpmsg_echo rpmsg_matmul rpmsg_proxy >/dev/null
+if [ "${AMP_DEMO_INSIDE:-}" != 1 ]; then
+	step "Installing dependencies (Debian packages) and building ampsim, ampd, ampctl (Release)"
+	"$top/tests/install-deps.sh"
+	cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	ninja -C "$build" ampsim ampd ampctl >/dev/null
+	# The rest in a network namespace of its own: ampsim's uevents reach
+	# ampd there and nothing else on the machine.
+	exec env AMP_DEMO_INSIDE=1 unshare --net -- "$0" "$@"
+fi
+
 ampsim=$build/tests/sim/ampsim
-inns=$top/tests/abi/run-in-ns.sh
-
+ampd=$build/daemon/ampd
+ampctl_bin=$build/cli/ampctl
 root=$(mktemp -d /tmp/ampd-demo.XXXXXX)
-sim_pid=
+sock=$root/ampd.sock
+ampctl() { say "ampctl $*"; "$ampctl_bin" --socket "$sock" "$@"; }
+
+sim_pid= ampd_pid=
 cleanup() {
+	[ -n "$ampd_pid" ] && kill -TERM "$ampd_pid" 2>/dev/null && wait "$ampd_pid" 2>/dev/null || true
 	[ -n "$sim_pid" ] && kill -TERM "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null || true
+	local live=
 	for m in "$root/sys" "$root/dev"; do
-		mountpoint -q "$m" 2>/dev/null && { fusermount3 -u -z "$m" || umount -l "$m"; }
+		if mountpoint -q "$m" 2>/dev/null; then
+			fusermount3 -u -z "$m" || umount -l "$m" || true
+			mountpoint -q "$m" 2>/dev/null && live=1
+		fi
 	done
-	rm -rf -- "$root"
+	# Never rm -r through a mount that is still there.
+	if [ -z "$live" ]; then rm -rf -- "$root"; else echo "left $root (still mounted)" >&2; fi
+	rm -f -- "$root.log"
 }
 trap cleanup EXIT
 
@@ -38,46 +56,48 @@ step "Starting the simulated kernel (6.1 layout) on $root"
 exec 3< <("$ampsim" run --root "$root" --layout 6.1 2>"$root.log")
 sim_pid=$!
 read -r -t 15 -u 3 line && [ "$line" = ready ] || { cat "$root.log"; exit 1; }
-rproc=$root/sys/class/remoteproc/remoteproc0
-echo "remoteproc0: name $(cat "$rproc/name"), state $(cat "$rproc/state")"
+echo "remoteproc0: name $(cat "$root/sys/class/remoteproc/remoteproc0/name"), state $(cat "$root/sys/class/remoteproc/remoteproc0/state")"
 
-# The kernel signals no state change; a channel shows up once the remote
-# has booted and announced it, so wait for it with a deadline.
-wait_channel() {
-	for _ in $(seq 500); do
-		ls "$root/sys/bus/rpmsg/devices" | grep -q rpmsg-openamp-demo-channel && return 0
-		sleep 0.01
-	done
-	echo "no channel after 5 s" >&2
-	return 1
+step "Starting ampd on it: r5-0 is remoteproc0, stopped with the shutdown word 0xEF56A55A"
+cat >"$root/ampd.json" <<JSON
+{
+  "state_directory": "$root/state",
+  "remotes": {
+    "r5-0": {
+      "remoteproc": 0,
+      "shutdown": { "message": "0xEF56A55A", "channel": "rpmsg-openamp-demo-channel" }
+    }
+  }
 }
-boot() {
-	echo "$1" >"$rproc/firmware"
-	echo start >"$rproc/state"
-	wait_channel
-	echo "remoteproc0 $(cat "$rproc/state") with $1; rpmsg bus: $(ls "$root/sys/bus/rpmsg/devices" | tr '\n' ' ')"
-}
-stop() {
-	echo stop >"$rproc/state"
-	echo "remoteproc0 $(cat "$rproc/state")"
-}
+JSON
+cat "$root/ampd.json"
+"$ampd" --root "$root" --config "$root/ampd.json" --socket "$sock" >"$root/ampd.log" 2>&1 &
+ampd_pid=$!
+for _ in $(seq 100); do
+	"$ampctl_bin" --socket "$sock" list >/dev/null 2>&1 && break
+	kill -0 "$ampd_pid" 2>/dev/null || { cat "$root/ampd.log"; exit 1; }
+	sleep 0.1
+done
+ampctl list
 
-step "Echo test: 472 payload sizes, every byte checked, then the shutdown word"
-boot image_echo_test
-"$inns" "$root" -- "$build/tests/abi/rpmsg_echo"
-stop
+step "Echo test: boot the echo firmware, every payload size (1..472) echoed and checked byte for byte"
+ampctl start r5-0 --firmware image_echo_test
+ampctl channels r5-0
+ampctl echo-test r5-0
+step "Graceful stop: ampd sends the shutdown word, the remote leaves, then stop"
+ampctl stop r5-0
 
-step "Matrix multiplication: two 6x6 matrices out, their product checked"
-boot image_matrix_multiply
-"$inns" "$root" -- "$build/tests/abi/rpmsg_matmul" --count 3 -v
-stop
+step "Matrix multiplication: two 6x6 matrices in one 296-byte message, the product checked"
+ampctl start r5-0 --firmware image_matrix_multiply
+ampctl matmul r5-0 --count 2 --seed 1
+ampctl stop r5-0
 
-step "Proxy (RPC) demo: the remote's file I/O confined to a directory, console scripted"
-boot image_rpc_demo
-mkdir -p "$root/proxy"
-printf 'Ada\n36\n3.14\nno\n' >"$root/console.in"
-"$inns" "$root" -- "$build/tests/abi/rpmsg_proxy" --dir "$root/proxy" --console-in "$root/console.in" || true
-echo "remote.file as the remote wrote it: '$(cat "$root/proxy/remote.file")'"
-[ "$(cat "$rproc/state")" = running ] && stop
+step "Proxy (RPC) demo: ampctl serves the remote's file I/O in a directory, the console scripted"
+ampctl start r5-0 --firmware image_rpc_demo
+mkdir -p "$root/files"
+say "printf 'Ada\\n36\\n3.14\\nno\\n' | ampctl proxy r5-0 --directory $root/files"
+printf 'Ada\n36\n3.14\nno\n' | "$ampctl_bin" --socket "$sock" proxy r5-0 --directory "$root/files" 2>&1 | tr -d '\r' | grep -v '^$'
+echo "remote.file as the remote wrote it: '$(cat "$root/files/remote.file")'"
+ampctl stop r5-0
 
-step "Done: the simulator unmounts on SIGTERM"
+step "Done: ampd and the simulator end, the mounts go"
