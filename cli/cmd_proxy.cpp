@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/log.h"
 #include "protocol/protocol.hpp"
 #include "protocol/text.hpp"
 #include "proxy/confine.hpp"
@@ -75,6 +76,9 @@ int cmdProxy(const Context &ctx, const ProxyArgs &args)
 		return opened.exit;
 	Stream &stream = *opened.stream;
 
+	// The server's warnings (a refused OPEN, why) on stderr; its info
+	// lines only repeat what ampctl says itself.
+	log::setup(spdlog::level::warn);
 	proxy::FdConsole console(STDIN_FILENO, STDOUT_FILENO);
 	std::optional<Error> sendFailure;
 	proxy::ProxyServer server(*dir, console,

@@ -45,7 +45,11 @@ TEST_P(AmpctlProxy, TheDemoRunsWithTheConsoleOnTheTerminalAndMakesItsFileInTheDi
 	std::string cmd = std::string("exec ") + shellWord(AMPCTL_BINARY) + " --socket " + shellWord(socketPath_) + " proxy " + kRemote +
 			  " --firmware " + kRpc + " --directory " + shellWord(filesDir()) + " < " + shellWord(input);
 	RunResult run = test::run({"/bin/sh", "-c", cmd}, {}, 60s);
-	ASSERT_EQ(run.exit, kOk) << run.describe() << "\n" << daemonLog();
+	// On 5.10 the TERM the demo queues as it releases its endpoint may be
+	// dropped with the channel (docs/design.md "Proxy service"): the
+	// stream goes down first, and ampctl says so (1).
+	bool termLost = layout() == "5.10" && run.exit == kFailed && run.err.find("the stream went down") != std::string::npos;
+	ASSERT_TRUE(run.exit == kOk || termLost) << run.describe() << "\n" << daemonLog();
 
 	EXPECT_EQ(test::readText(filesDir() + "/remote.file"), kDemoText);
 	EXPECT_EQ(test::listDir(filesDir()), std::vector<std::string>{"remote.file"});
@@ -53,7 +57,8 @@ TEST_P(AmpctlProxy, TheDemoRunsWithTheConsoleOnTheTerminalAndMakesItsFileInTheDi
 	EXPECT_NE(run.out.find("Remote>User name = 'Alice'"), std::string::npos) << run.describe();
 	EXPECT_NE(run.out.find("Remote>User age = '30'"), std::string::npos) << run.describe();
 	EXPECT_NE(run.out.find("Remote>RPC retargetting quitting ..."), std::string::npos) << run.describe();
-	EXPECT_NE(run.err.find("the remote sent TERM"), std::string::npos) << run.describe();
+	if (!termLost)
+		EXPECT_NE(run.err.find("the remote sent TERM"), std::string::npos) << run.describe();
 	// ampd served no proxy of its own.
 	EXPECT_EQ(daemonLog().find("proxy session"), std::string::npos) << daemonLog();
 
