@@ -4,9 +4,11 @@
 // --directory; ampd's own proxy is off for the remote.
 #include "ampd_fixture.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 
 namespace amp::e2e {
@@ -73,6 +75,66 @@ TEST_P(AmpctlProxy, AMissingDirectoryIsRefusedBeforeTheRemoteIsStarted)
 	RunResult run = ampctl({"proxy", kRemote, "--firmware", kRpc, "--directory", dir_.path() + "/nowhere"});
 	EXPECT_EQ(run.exit, kNotFound) << run.describe();
 	EXPECT_EQ(sysState(), "offline");
+}
+
+// Holds a FIFO open for writing (O_RDWR: opening never blocks), so its
+// reader never sees end-of-file.
+struct FifoWriter {
+	explicit FifoWriter(const std::string &path) : fd(::open(path.c_str(), O_RDWR | O_CLOEXEC)) {}
+	~FifoWriter()
+	{
+		if (fd >= 0)
+			::close(fd);
+	}
+	FifoWriter(const FifoWriter &) = delete;
+	FifoWriter &operator=(const FifoWriter &) = delete;
+	int fd;
+};
+
+// ampctl proxy with a console whose input never comes (a FIFO this test
+// holds open): the demo waits at "Enter name" for a READ of fd 0.
+Process waitingProxy(const std::string &ampctl, const std::string &socket, const std::string &files, const std::string &fifo)
+{
+	std::string cmd = "exec " + shellWord(ampctl) + " --socket " + shellWord(socket) + " proxy " + kRemote + " --firmware " + kRpc +
+			  " --directory " + shellWord(files) + " < " + shellWord(fifo);
+	return Process::spawn({"/bin/sh", "-c", cmd});
+}
+
+TEST_P(AmpctlProxy, CtrlCWhileTheRemoteWaitsForInputEndsItWithExit0)
+{
+	ASSERT_TRUE(startDaemon());
+	ASSERT_EQ(::mkdir(filesDir().c_str(), 0755), 0);
+	std::string fifo = dir_.path() + "/stdin";
+	ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+	FifoWriter holder(fifo);
+	ASSERT_GE(holder.fd, 0);
+	Process p = waitingProxy(AMPCTL_BINARY, socketPath_, filesDir(), fifo);
+	ASSERT_TRUE(p.readUntil([](const std::string &out) { return out.find("Remote>Enter name") != std::string::npos; }, 30s))
+		<< p.out() << p.err();
+	ASSERT_TRUE(p.signal(SIGINT));
+	RunResult run = p.wait(20s);
+	EXPECT_EQ(run.exit, kOk) << run.describe();
+	EXPECT_NE(run.err.find("ended: interrupted"), std::string::npos) << run.describe();
+	EXPECT_EQ(test::readText(filesDir() + "/remote.file"), kDemoText);
+	EXPECT_EQ(ampctl({"stop", kRemote, "--force"}).exit, kOk);
+}
+
+TEST_P(AmpctlProxy, TheRemoteStoppedWhileItWaitsForInputIsExit1WithTheReason)
+{
+	ASSERT_TRUE(startDaemon());
+	ASSERT_EQ(::mkdir(filesDir().c_str(), 0755), 0);
+	std::string fifo = dir_.path() + "/stdin";
+	ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+	FifoWriter holder(fifo);
+	ASSERT_GE(holder.fd, 0);
+	Process p = waitingProxy(AMPCTL_BINARY, socketPath_, filesDir(), fifo);
+	ASSERT_TRUE(p.readUntil([](const std::string &out) { return out.find("Remote>Enter name") != std::string::npos; }, 30s))
+		<< p.out() << p.err();
+	RunResult stop = ampctl({"stop", kRemote, "--force"});
+	EXPECT_EQ(stop.exit, kOk) << stop.describe();
+	RunResult run = p.wait(20s);
+	EXPECT_EQ(run.exit, kFailed) << run.describe();
+	EXPECT_NE(run.err.find("the stream went down"), std::string::npos) << run.describe();
 }
 
 INSTANTIATE_TEST_SUITE_P(Layouts, AmpctlProxy, ::testing::Values("6.1", "5.15", "5.10"), layoutTestName);
