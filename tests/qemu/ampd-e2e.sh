@@ -228,6 +228,8 @@ settle() {
 stress() {
 	name=$1
 	shift
+	# not the last run's output: the new one truncates it only once it runs
+	rm -f /tmp/$name.out
 	amp-stream-stress --socket $sock --remote r5-0 --channel $chan --timeout 120 "$@" >/tmp/$name.out 2>&1 &
 	stress_pid=$!
 	echo "  amp-stream-stress $*"
@@ -243,7 +245,7 @@ stress_wait() {
 # stress_started NAME N: every one of its N normal streams had an answer
 stress_started() {
 	t_end=$(($(now_ms) + 30000))
-	until grep -q "^started streams=$2" /tmp/$1.out; do
+	until grep -qs "^started streams=$2" /tmp/$1.out; do
 		if ! kill -0 $stress_pid 2>/dev/null; then
 			sed "s/^/  $1| /" /tmp/$1.out
 			fail "amp-stream-stress ($1) ended before its streams started"
@@ -256,7 +258,7 @@ stress_started() {
 # stress_lines NAME ERE N: its output has N lines matching ERE (--events)
 stress_lines() {
 	t_end=$(($(now_ms) + wait_s * 1000))
-	until [ "$(grep -cE "$2" /tmp/$1.out)" -ge "$3" ]; do
+	until [ "$(grep -csE "$2" /tmp/$1.out)" -ge "$3" ]; do
 		[ "$(now_ms)" -lt $t_end ] || fail "amp-stream-stress ($1): not $3 lines '$2' within $wait_s s"
 		usleep 20000
 	done
@@ -476,7 +478,7 @@ streams_restart)
 	while [ $i -lt $restart_cycles ]; do
 		i=$((i + 1))
 		echo "  -- cycle $i"
-		# 6 streams: 3 reattach (2 of them direct), 3 not (1 direct)
+		# 6 streams: 3 reattach (1 of them direct), 3 not (2 direct)
 		stress cycle --streams 6 --reattach=3 --direct=3 --expect-downs 3 --events --min-size 0
 		stress_started cycle 6
 		n=$(ept_count)
