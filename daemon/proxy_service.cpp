@@ -28,20 +28,6 @@ namespace {
 // a TERM sent just before the demo releases its endpoint is lost that way.
 const std::string kEndpointGone = "endpoint gone: the remote stopped or its channel went";
 
-bool remoteUsable(RemoteState s)
-{
-	return s == RemoteState::Starting || s == RemoteState::Running || s == RemoteState::RunningDegraded ||
-	       s == RemoteState::Attached;
-}
-
-// The remote is gone or going: its endpoints must not be DESTROY_EPT'd
-// (6.1 oopses on a stopped remote's endpoint, kernel-abi.md 5).
-bool remoteGone(RemoteState s)
-{
-	return s == RemoteState::Offline || s == RemoteState::Crashed || s == RemoteState::Error ||
-	       s == RemoteState::Detached || s == RemoteState::Loading;
-}
-
 std::unique_ptr<proxy::Console> makeConsole(const std::string &alias, const ProxyConfig &cfg)
 {
 	switch (cfg.console) {
@@ -108,7 +94,7 @@ ProxyService::~ProxyService()
 {
 	for (auto &[alias, p] : proxies_) {
 		Remote *r = manager_.find(alias);
-		detach(*p, "ampd exiting", r && !remoteGone(r->state()));
+		detach(*p, "ampd exiting", r && !endpointsGone(r->state()));
 	}
 }
 
@@ -130,12 +116,12 @@ void ProxyService::onEvent(const protocol::Event &event)
 		if (it == proxies_.end())
 			return;
 		Proxy &p = *it->second;
-		if (remoteUsable(st->to)) {
+		if (endpointsUsable(st->to)) {
 			attach(p);
 		} else if (st->to == RemoteState::Stopping) {
 			// The core still runs: the endpoint can be destroyed properly.
 			detach(p, "remote stopping", true);
-		} else if (remoteGone(st->to)) {
+		} else if (endpointsGone(st->to)) {
 			detach(p, st->to == RemoteState::Crashed ? "remote crashed" : "remote " + std::string(toString(st->to)),
 			       false);
 		}
@@ -154,7 +140,7 @@ void ProxyService::onEvent(const protocol::Event &event)
 	// now is ours destroyed, so on 5.10 (where it hangs off the channel)
 	// the two removals cannot race.
 	Remote *r = manager_.find(p.alias);
-	detach(p, "channel gone", r && !remoteGone(r->state()));
+	detach(p, "channel gone", r && !endpointsGone(r->state()));
 }
 
 void ProxyService::attach(Proxy &p)
@@ -162,7 +148,7 @@ void ProxyService::attach(Proxy &p)
 	if (p.ept)
 		return;
 	Remote *remote = manager_.find(p.alias);
-	if (!remote || !remoteUsable(remote->state()))
+	if (!remote || !endpointsUsable(remote->state()))
 		return;
 	const kernel::RpmsgChannel *channel = remote->findChannel(p.cfg.channel);
 	if (!channel)

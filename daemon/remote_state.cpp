@@ -151,4 +151,16 @@ std::string refusal(std::string_view remote, RemoteState state, Request request)
 	       std::string(toString(request)) + " needs " + needs;
 }
 
+bool endpointsUsable(RemoteState s)
+{
+	return s == RemoteState::Starting || s == RemoteState::Running || s == RemoteState::RunningDegraded ||
+	       s == RemoteState::Attached;
+}
+
+bool endpointsGone(RemoteState s)
+{
+	return s == RemoteState::Offline || s == RemoteState::Crashed || s == RemoteState::Error ||
+	       s == RemoteState::Detached || s == RemoteState::Loading;
+}
+
 } // namespace amp::daemon

@@ -51,4 +51,11 @@ bool requestAllowed(Request request, RemoteState state);
 // "remote r5-0 is starting; stop needs running, running-degraded, attached or crashed"
 std::string refusal(std::string_view remote, RemoteState state, Request request);
 
+// Whether endpoints can be made on the remote's channels in this state (its
+// rpmsg bus is up, or coming up).
+bool endpointsUsable(RemoteState state);
+// The core is gone or going: its endpoints must only be closed, never
+// DESTROY_EPT'd (6.1 oopses on a stopped remote's endpoint, kernel-abi.md 5).
+bool endpointsGone(RemoteState state);
+
 } // namespace amp::daemon

@@ -73,20 +73,6 @@ private:
 	unsigned size_ = 0;
 };
 
-bool remoteUsable(RemoteState s)
-{
-	return s == RemoteState::Starting || s == RemoteState::Running || s == RemoteState::RunningDegraded ||
-	       s == RemoteState::Attached;
-}
-
-// The remote is gone or going: its endpoints must not be DESTROY_EPT'd
-// (6.1 oopses on a stopped remote's endpoint, kernel-abi.md 5).
-bool remoteGone(RemoteState s)
-{
-	return s == RemoteState::Offline || s == RemoteState::Crashed || s == RemoteState::Error ||
-	       s == RemoteState::Detached || s == RemoteState::Loading;
-}
-
 std::string channelNames(const Remote &remote)
 {
 	std::string list;
@@ -177,7 +163,7 @@ StreamHub::~StreamHub()
 		s->eptSource.reset();
 		if (s->ept) {
 			Remote *r = manager_.find(s->remote);
-			if (!r || remoteGone(r->state()))
+			if (!r || endpointsGone(r->state()))
 				s->ept->markRemoteGone();
 			(void)s->ept->destroy();
 		}
@@ -197,7 +183,7 @@ Result<StreamHub::Opened> StreamHub::open(Remote &remote, const protocol::Open &
 {
 	if (streams_.size() >= limits_.maxStreams)
 		return unexpected(EMFILE, "ampd has " + std::to_string(streams_.size()) + " streams open, its limit");
-	const kernel::RpmsgChannel *channel = remoteUsable(remote.state()) ? remote.findChannel(request.channel) : nullptr;
+	const kernel::RpmsgChannel *channel = endpointsUsable(remote.state()) ? remote.findChannel(request.channel) : nullptr;
 	if (!channel && !request.reattach)
 		return unexpected(ENOENT, "remote " + remote.alias() + " (" + std::string(toString(remote.state())) +
 						  ") has no channel \"" + request.channel + "\" up (channels: " + channelNames(remote) +
@@ -337,7 +323,7 @@ void StreamHub::detach(Stream &s, const std::string &reason, bool remoteAlive)
 
 void StreamHub::attachWaiting(Remote &remote)
 {
-	if (!remoteUsable(remote.state()))
+	if (!endpointsUsable(remote.state()))
 		return;
 	for (auto &[id, sp] : streams_) {
 		Stream &s = *sp;
@@ -370,12 +356,12 @@ void StreamHub::onEvent(const protocol::Event &event)
 {
 	if (const auto *st = std::get_if<protocol::StateEvent>(&event)) {
 		Remote *remote = manager_.find(st->remote);
-		if (remoteUsable(st->to)) {
+		if (endpointsUsable(st->to)) {
 			if (remote)
 				attachWaiting(*remote);
 			return;
 		}
-		if (st->to == RemoteState::Stopping || remoteGone(st->to)) {
+		if (st->to == RemoteState::Stopping || endpointsGone(st->to)) {
 			// Stopping: the core still runs, so the endpoints can be
 			// destroyed properly before the stop; after it they cannot.
 			std::string reason = st->to == RemoteState::Crashed ? "remote crashed"
@@ -395,7 +381,7 @@ void StreamHub::onEvent(const protocol::Event &event)
 			attachWaiting(*remote);
 		return;
 	}
-	bool alive = remote && !remoteGone(remote->state());
+	bool alive = remote && !endpointsGone(remote->state());
 	for (auto &[id, s] : streams_)
 		if (s->remote == ch.channel.remote && s->channel == ch.channel.channel)
 			detach(*s, "channel gone", alive);
@@ -832,7 +818,7 @@ void StreamHub::close(uint64_t id, const std::string &why)
 	if (s.ept) {
 		node = s.ept->node();
 		Remote *r = manager_.find(s.remote);
-		if (!r || remoteGone(r->state()))
+		if (!r || endpointsGone(r->state()))
 			s.ept->markRemoteGone();
 		(void)s.ept->destroy();
 		s.ept.reset();
