@@ -536,8 +536,20 @@ TEST_P(Streams, AmpctlChannelsSendListenPing)
 	RunResult hello = ampctl({"send", kRemote, kDemoChannel, "hi", "--reply"});
 	ASSERT_EQ(hello.exit, kOk) << hello.describe();
 	ASSERT_TRUE(eventually([&] { return endpointNodes().empty(); }));
+	auto opened = [&] {
+		std::string log = daemonLog();
+		size_t n = 0;
+		for (size_t at = log.find("opened for"); at != std::string::npos; at = log.find("opened for", at + 1))
+			n++;
+		return n;
+	};
+	size_t openedBefore = opened();
 	Process listen = ampctlAsync({"listen", kRemote, kDemoChannel, "--count", "3", "--hex", "--timeout", "20"});
-	ASSERT_TRUE(eventually([&] { return endpointNodes().size() == 1; })) << "the listener's stream did not open";
+	// ampd logs the open once the node is open, which is when the kernel
+	// gives the endpoint its address; the node alone appears earlier, at
+	// CREATE_EPT, and a flood before the open would find no one there.
+	ASSERT_TRUE(eventually([&] { return opened() == openedBefore + 1; })) << "the listener's stream did not open";
+	ASSERT_EQ(endpointNodes().size(), 1u);
 	ASSERT_EQ(sim_.ctl({"flood", "0", "3", "8"}), 0);
 	RunResult heard = listen.wait(20s);
 	EXPECT_EQ(heard.exit, kOk) << heard.describe();
