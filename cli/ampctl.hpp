@@ -96,6 +96,10 @@ std::string messageJson(std::span<const std::uint8_t> message);
 std::string formatStreamEvent(const StreamEvent &event);
 // {"type":"event","event":"down",...}: the stream event as ampd sends it, typed like a message line.
 std::string streamEventJson(const StreamEvent &event);
+// ping's and echo-test's failure from a stream error: a stream that went
+// down (ENOTCONN) gets a "-- down: ..." line (not with --json) and says so
+// in the error; any other error is returned as it is.
+Error streamFailure(const Context &ctx, const Error &error);
 // send's --json: {"ok":true,"remote","channel","src","dst","sent":N[,"reply":{message}]}.
 std::string sendJson(const ChannelInfo &endpoint, std::size_t sent, std::optional<std::span<const std::uint8_t>> reply);
 // "de ad be ef", "deadbeef", "DEAD beef" to bytes; EINVAL says where it is wrong.

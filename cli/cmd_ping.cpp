@@ -190,12 +190,7 @@ private:
 
 	bool fail(const Error &e)
 	{
-		Error why = e;
-		if (e.code == ENOTCONN) {
-			line("-- down: " + e.context);
-			why.context = "the stream went down: " + e.context;
-		}
-		failure_ = why;
+		failure_ = streamFailure(ctx_, e);
 		return false;
 	}
 

@@ -93,4 +93,13 @@ Result<std::vector<std::uint8_t>> readMessageFile(const std::string &path, std::
 	return data;
 }
 
+Error streamFailure(const Context &ctx, const Error &error)
+{
+	if (error.code != ENOTCONN)
+		return error;
+	if (!ctx.json)
+		*ctx.out << "-- down: " << error.context << std::endl;
+	return Error{error.code, "the stream went down: " + error.context};
+}
+
 } // namespace amp::cli
