@@ -393,12 +393,18 @@ void StreamHub::onEvent(const protocol::Event &event)
 
 // ---- the relay -----------------------------------------------------------------
 
-void StreamHub::onSocket(uint64_t id, uint32_t revents)
+StreamHub::Stream *StreamHub::find(uint64_t id)
 {
 	auto it = streams_.find(id);
-	if (it == streams_.end() || it->second->closing)
+	return it == streams_.end() || it->second->closing ? nullptr : it->second.get();
+}
+
+void StreamHub::onSocket(uint64_t id, uint32_t revents)
+{
+	Stream *live = find(id);
+	if (!live)
 		return;
-	Stream &s = *it->second;
+	Stream &s = *live;
 	if (revents & EPOLLIN)
 		s.sockIn = true;
 	if (revents & EPOLLOUT)
@@ -413,10 +419,10 @@ void StreamHub::onSocket(uint64_t id, uint32_t revents)
 
 void StreamHub::onEndpoint(uint64_t id, uint32_t revents)
 {
-	auto it = streams_.find(id);
-	if (it == streams_.end() || it->second->closing)
+	Stream *live = find(id);
+	if (!live)
 		return;
-	Stream &s = *it->second;
+	Stream &s = *live;
 	if (revents & EPOLLIN)
 		s.eptIn = true;
 	if (revents & (EPOLLERR | EPOLLHUP)) {
@@ -488,11 +494,10 @@ void StreamHub::schedule(Stream &s)
 			runSource_.reset();
 			auto ids = std::exchange(runQueue_, {});
 			for (uint64_t id : ids) {
-				auto it = streams_.find(id);
-				if (it == streams_.end())
-					continue;
-				it->second->queued = false;
-				run(*it->second);
+				if (Stream *s = find(id)) {
+					s->queued = false;
+					run(*s);
+				}
 			}
 		});
 		if (src)
@@ -785,13 +790,13 @@ void StreamHub::retryTx(const std::string &remote)
 	bool progress = false;
 	links.retrying = true;
 	for (uint64_t id : waiters) {
-		auto s = streams_.find(id);
-		if (s == streams_.end() || !s->second->waitingTx)
+		Stream *s = find(id);
+		if (!s || !s->waitingTx)
 			continue;
-		s->second->waitingTx = false;
-		uint64_t before = s->second->sent;
-		run(*s->second);
-		progress |= s->second->sent != before;
+		s->waitingTx = false;
+		uint64_t before = s->sent;
+		run(*s);
+		progress |= s->sent != before;
 	}
 	links.retrying = false;
 	if (links.txWaiters.empty()) {
@@ -804,10 +809,10 @@ void StreamHub::retryTx(const std::string &remote)
 
 void StreamHub::close(uint64_t id, const std::string &why)
 {
-	auto it = streams_.find(id);
-	if (it == streams_.end() || it->second->closing)
+	Stream *live = find(id);
+	if (!live)
 		return;
-	Stream &s = *it->second;
+	Stream &s = *live;
 	s.closing = true;
 	// Disabled, not destroyed: this may run inside the stream's own callback.
 	s.sockSource.disable();

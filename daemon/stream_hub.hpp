@@ -79,6 +79,9 @@ private:
 	Result<kernel::RpmsgControl *> controlFor(Remote &remote, const kernel::RpmsgChannel &channel);
 	void closeControls(const std::string &remote);
 
+	// The stream with this id, unless it is gone or closing (a callback or
+	// a queue may still name it).
+	Stream *find(uint64_t id);
 	void onSocket(uint64_t id, uint32_t revents);
 	void onEndpoint(uint64_t id, uint32_t revents);
 	// Move what can move now, a batch per direction; queue the rest.
