@@ -297,6 +297,11 @@ void StreamHub::detach(Stream &s, const std::string &reason, bool remoteAlive)
 {
 	if (!s.ept || s.closing)
 		return;
+	// What the remote sent before it went is in the endpoint's queue still
+	// (the demo's TERM just before its channel goes): the client gets it
+	// ahead of "down". Once the remote is gone the kernel has dropped it.
+	if (remoteAlive && !s.direct)
+		(void)readEndpoint(s, limits_.clientQueue);
 	s.eptSource.reset();
 	if (!remoteAlive)
 		s.ept->markRemoteGone();
@@ -512,24 +517,28 @@ void StreamHub::pumpToClient(Stream &s)
 	flushClient(s);
 	if (!s.ept || s.direct || !s.eptIn)
 		return;
-	unsigned moved = 0;
-	while (moved < limits_.batch && s.toClient.size() < limits_.clientQueue) {
+	if (int err = readEndpoint(s, limits_.batch); err == EAGAIN) {
+		s.eptIn = false;
+	} else if (err) {
+		bool gone = err == EPIPE || err == ENOTCONN || err == ENODEV;
+		if (gone)
+			s.ept->markRemoteGone();
+		detach(s, gone ? std::string("remote gone") : std::string("endpoint read failed: ") + strerror(err), !gone);
+		manager_.pokeSoon(s.remote);
+		return;
+	}
+	flushClient(s);
+}
+
+int StreamHub::readEndpoint(Stream &s, unsigned max)
+{
+	for (unsigned moved = 0; moved < max && s.toClient.size() < limits_.clientQueue;) {
 		Slot &slot = s.toClient.tail();
 		ssize_t n = ::read(s.ept->fd(), slot.data, kPayload);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN) {
-				s.eptIn = false;
-				break;
-			}
-			int err = errno;
-			bool gone = err == EPIPE || err == ENOTCONN || err == ENODEV;
-			if (gone)
-				s.ept->markRemoteGone();
-			detach(s, gone ? std::string("remote gone") : std::string("endpoint read failed: ") + strerror(err), !gone);
-			manager_.pokeSoon(s.remote);
-			return;
+			return errno;
 		}
 		// 0 bytes is an empty message, not end-of-file (rpmsg_char).
 		slot.kind = protocol::kStreamMessage;
@@ -540,7 +549,7 @@ void StreamHub::pumpToClient(Stream &s)
 			s.inFlight--;
 		moved++;
 	}
-	flushClient(s);
+	return 0;
 }
 
 bool StreamHub::flushClient(Stream &s)

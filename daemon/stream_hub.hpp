@@ -93,6 +93,9 @@ private:
 	void pumpToKernel(Stream &s);
 	void readClient(Stream &s);
 	void pumpToClient(Stream &s);
+	// Up to `max` messages from the endpoint into the client queue (never
+	// past its bound); 0, or the errno that stopped it (EAGAIN: no more).
+	int readEndpoint(Stream &s, unsigned max);
 	// True when nothing is left for the client.
 	bool flushClient(Stream &s);
 	// False when the client's queue is full: the stream is closed then.
