@@ -401,6 +401,8 @@ TEST(ClientStream, TimeoutsZeroNegativeAndInBetween)
 	EXPECT_GE(std::chrono::steady_clock::now() - before, 30ms) << "a timeout is not reported early";
 
 	// A message arriving during an endless wait ends it.
+	// The sleep gives receive() time to be waiting; the outcome is the
+	// same if the message comes first, so the test cannot flake on it.
 	std::thread sender([&] {
 		std::this_thread::sleep_for(20ms);
 		streamMessage(sp.ampd.get(), "late");
@@ -444,12 +446,19 @@ TEST(ClientStream, ASignalEndsTheWaitWithEintr)
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(::sigaction(SIGUSR1, &sa, &old), 0);
 	pthread_t self = ::pthread_self();
-	std::thread killer([self] {
-		std::this_thread::sleep_for(50ms);
-		::pthread_kill(self, SIGUSR1);
+	// Nothing tells when this thread is inside poll(): a signal that lands
+	// before it only runs the handler. So signal until receive() returns,
+	// which a signal inside poll() makes it do at once.
+	std::atomic<bool> returned{false};
+	std::thread killer([self, &returned] {
+		while (!returned) {
+			::pthread_kill(self, SIGUSR1);
+			std::this_thread::sleep_for(10ms);
+		}
 	});
 	std::uint8_t buffer[16];
 	auto r = o.stream->receive(buffer, 5000ms);
+	returned = true;
 	killer.join();
 	::sigaction(SIGUSR1, &old, nullptr);
 	ASSERT_FALSE(r);
@@ -528,8 +537,7 @@ TEST(ClientStream, FdsNobodyExpectsAreClosed)
 	FakeServer server([&](Peer &p) {
 		p.hello();
 		Request sub = p.read();
-		while (!go)
-			std::this_thread::sleep_for(1ms);
+		go.wait(false);
 		// An event with an fd, a reply with fds to a subscribe.
 		p.eventWithFds(StateEvent{"r5-0", RemoteState::Offline, RemoteState::Loading, "start requested"}, {victim.client.get()});
 		p.replyWithFds(sub, Ack{}, {victim.client.get(), victim.client.get()});
@@ -558,6 +566,7 @@ TEST(ClientStream, FdsNobodyExpectsAreClosed)
 	ASSERT_TRUE(c) << c.error().message();
 	int before = openFdCount();
 	go = true;
+	go.notify_all();
 	ASSERT_TRUE(c->subscribe());
 	ASSERT_TRUE(c->status());
 	EXPECT_EQ(c->queuedEvents(), 2u);
@@ -742,6 +751,8 @@ TEST(ClientStreamDirect, AFullEndpointIsRetriedUntilTheTimeout)
 	EXPECT_GE(std::chrono::steady_clock::now() - before, 30ms);
 
 	// A buffer that comes free while it waits lets the message go.
+	// The sleep lets send() start retrying; a buffer freed before that
+	// gives the same outcome, so the test cannot flake on it.
 	std::thread reader([&] {
 		std::this_thread::sleep_for(20ms);
 		for (int i = 0; i < 4; ++i)
