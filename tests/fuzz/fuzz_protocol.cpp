@@ -72,5 +72,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 	} else if (message.error().context.empty() || message.error().code == 0) {
 		fail("message error without words", "");
 	}
+
+	// The same bytes as a stream event (what follows a stream packet's kind byte).
+	auto streamEvent = decodeStreamEvent(packet);
+	if (streamEvent)
+		roundTrip(*streamEvent, [](const std::string &t) { return decodeStreamEvent(t); });
+	else if (streamEvent.error().context.empty() || streamEvent.error().code == 0)
+		fail("stream event error without words", "");
 	return 0;
 }

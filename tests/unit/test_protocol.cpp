@@ -529,6 +529,51 @@ TEST(ProtocolHostile, DuplicateKeysTakeTheLast)
 
 // ---- text helpers ----
 
+TEST(ProtocolStream, EventsRoundTrip)
+{
+	for (const StreamEvent &e : {StreamEvent{StreamDown{"remote crashed", true}},
+				     StreamEvent{StreamUp{{"r5-0", "rpmsg-openamp-demo-channel", 0x401, 0x400}}},
+				     StreamEvent{StreamError{"EMSGSIZE", EMSGSIZE, "message of 497 bytes not sent (at most 496)"}}}) {
+		auto text = encode(e);
+		ASSERT_TRUE(text) << text.error().context;
+		auto back = decodeStreamEvent(*text);
+		ASSERT_TRUE(back) << back.error().context << " in " << *text;
+		EXPECT_EQ(*back, e) << *text;
+	}
+}
+
+// What a stream socket may carry after its kind byte is as untrusted as a
+// control packet: every bad one is a worded error, never a crash.
+TEST(ProtocolStream, HostileEventsAreRefused)
+{
+	struct Case {
+		std::string text;
+		int code;
+	};
+	for (const Case &c : std::vector<Case>{
+		     {"", EBADMSG},
+		     {"[]", EBADMSG},
+		     {"{", EBADMSG},
+		     {std::string("{\"event\":\"down\"}\0", 17), EBADMSG},
+		     {std::string(70000, '['), EMSGSIZE},
+		     {std::string(100, '[') + std::string(100, ']'), EBADMSG},
+		     {"{}", EINVAL},
+		     {R"({"event":"sideways"})", EOPNOTSUPP},
+		     {R"({"event":7})", EINVAL},
+		     {R"({"event":"down","reattach":"yes"})", EINVAL},
+		     {R"({"event":"up","remote":"r5-0","channel":"c","src":-1,"dst":1024})", EINVAL},
+		     {R"({"event":"up","remote":"r5 0","channel":"c","src":1,"dst":1024})", EINVAL},
+		     {R"({"event":"up","remote":"r5-0","channel":"c","src":4294967296,"dst":1024})", EINVAL},
+		     {R"({"event":"error","code":"EMSGSIZE","errno":99999})", EINVAL},
+		     {R"({"event":"error","errno":90})", EINVAL},
+	     }) {
+		auto r = decodeStreamEvent(c.text);
+		ASSERT_FALSE(r) << c.text.substr(0, 80);
+		EXPECT_EQ(r.error().code, c.code) << c.text.substr(0, 80) << ": " << r.error().context;
+		EXPECT_FALSE(r.error().context.empty());
+	}
+}
+
 TEST(ProtocolText, CleanTextKeepsValidUtf8AndCutsOnBoundaries)
 {
 	EXPECT_EQ(cleanText("abc", 10), "abc");
