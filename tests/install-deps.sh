@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-	build-essential cmake ninja-build pkg-config binutils util-linux iproute2 procps
+	build-essential cmake ninja-build pkg-config binutils util-linux iproute2 procps ccache
 	fuse3 libfuse3-dev libsystemd-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
 	libgtest-dev libgmock-dev
 	# the real-kernel harness (tests/qemu)

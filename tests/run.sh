@@ -9,6 +9,17 @@ build=${AMP_BUILD_DIR:-$top/build/asan}
 
 "$top/tests/install-deps.sh"
 
+# Every build of the run (this one, and those the packaging, cross, fuzz and
+# TSan tests configure) compiles through ccache, kept beside the kernel cache:
+# a clean clone then rebuilds only what changed since the last run. Paths
+# are made relative to the source (base_dir) and the build directory is left
+# out of the hash, so a fresh clone in a new place still hits.
+if command -v ccache >/dev/null; then
+	export CCACHE_DIR=${CCACHE_DIR:-${AMP_CACHE_DIR:-/var/cache/ampd}/ccache}
+	export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$top} CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-4G}
+	export CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache
+fi
+
 cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMP_SANITIZE=ON >/dev/null
 ninja -C "$build"
 
