@@ -40,6 +40,15 @@ const char *rprocStateName(RprocState state)
 	return "unknown";
 }
 
+std::optional<bool> parseRecovery(std::string_view word)
+{
+	if (word == "enabled")
+		return true;
+	if (word == "disabled")
+		return false;
+	return std::nullopt;
+}
+
 std::optional<int> Remoteproc::parseIndex(std::string_view devName)
 {
 	constexpr std::string_view prefix = "remoteproc";
@@ -110,10 +119,8 @@ Result<bool> Remoteproc::recovery() const
 	auto text = root_.readAttr(attr("recovery"));
 	if (!text)
 		return unexpected(std::move(text).error());
-	if (*text == "enabled")
-		return true;
-	if (*text == "disabled")
-		return false;
+	if (auto enabled = parseRecovery(*text))
+		return *enabled;
 	return unexpected(EPROTO, root_.path(attr("recovery")) + " reads '" + *text + "'");
 }
 

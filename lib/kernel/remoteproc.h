@@ -28,6 +28,10 @@ RprocStateWord parseRprocState(std::string_view word);
 // The kernel's word for a known state ("unknown" for Unknown).
 const char *rprocStateName(RprocState state);
 
+// The `recovery` attribute (newline stripped): "enabled" or "disabled";
+// nullopt for anything else.
+std::optional<bool> parseRecovery(std::string_view word);
+
 // One `sys/class/remoteproc/remoteprocN` as read at one moment.
 struct RemoteprocInfo {
 	int index = -1;

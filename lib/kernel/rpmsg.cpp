@@ -20,6 +20,9 @@ namespace {
 constexpr std::string_view kBusDevices = "sys/bus/rpmsg/devices";
 constexpr std::string_view kBusDrivers = "sys/bus/rpmsg/drivers";
 
+// An address in a bus device name: the kernel prints the u32 with "%d",
+// so only what fits an int32 is one (ten digits alone could wrap to
+// another address).
 std::optional<int64_t> parseSigned(std::string_view s)
 {
 	if (s.empty())
@@ -35,10 +38,16 @@ std::optional<int64_t> parseSigned(std::string_view s)
 			return std::nullopt;
 		v = v * 10 + (c - '0');
 	}
-	return neg ? -v : v;
+	if (neg)
+		v = -v;
+	if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
+		return std::nullopt;
+	return v;
 }
 
-std::optional<uint32_t> parseHex(std::string_view s)
+} // namespace
+
+std::optional<uint32_t> parseDstAttr(std::string_view s)
 {
 	if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
 		s.remove_prefix(2);
@@ -54,16 +63,11 @@ std::optional<uint32_t> parseHex(std::string_view s)
 	return v;
 }
 
+namespace {
+
 std::string signedDec(uint32_t v)
 {
 	return std::to_string(static_cast<int32_t>(v));
-}
-
-bool isEndpointNodeName(std::string_view n)
-{
-	if (n.size() <= 5 || n.substr(0, 5) != "rpmsg")
-		return false;
-	return std::all_of(n.begin() + 5, n.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 std::string lastComponent(std::string_view p)
@@ -85,6 +89,13 @@ std::optional<std::string> ctrlChild(const SysfsRoot &root, const std::string &d
 }
 
 } // namespace
+
+bool isEndpointNodeName(std::string_view n)
+{
+	if (n.size() <= 5 || n.substr(0, 5) != "rpmsg")
+		return false;
+	return std::all_of(n.begin() + 5, n.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 const char *rpmsgLayoutName(RpmsgLayout layout)
 {
@@ -180,7 +191,7 @@ Result<RpmsgChannel> readChannel(const SysfsRoot &root, std::string_view device)
 	if (auto name = root.readAttr(dir + "/name"))
 		c->service = *name;
 	if (auto dst = root.readAttr(dir + "/dst"))
-		c->dst = parseHex(*dst);
+		c->dst = parseDstAttr(*dst);
 	if (auto drv = root.realpath(dir + "/driver"))
 		c->driver = lastComponent(*drv);
 	return *c;

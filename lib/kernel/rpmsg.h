@@ -52,22 +52,26 @@ struct RpmsgChannel {
 	std::string device;  // bus device name: "virtio0.rpmsg-openamp-demo-channel.-1.1024"
 	std::string virtio;  // "virtio0"
 	std::string service; // "rpmsg-openamp-demo-channel" (the name attribute when readable)
-	int64_t nameSrc = -1, nameDst = -1; // from the device name (signed decimal)
+	// From the device name: the kernel's "%d" of the u32 address, so
+	// always within int32 (-1 is 0xffffffff, "any").
+	int64_t nameSrc = -1, nameDst = -1;
 	std::optional<uint32_t> dst;        // the `dst` attribute: the remote's address
 	std::optional<int> remoteproc;      // owning remoteprocN, from the real path
 	std::string driver;                 // bound driver ("" when none)
 
 	// The remote's address: the `dst` attribute, else the device name's.
-	uint32_t remoteAddr() const
-	{
-		return dst ? *dst : nameDst >= 0 ? static_cast<uint32_t>(nameDst) : kRpmsgAddrAny;
-	}
+	uint32_t remoteAddr() const { return dst ? *dst : static_cast<uint32_t>(static_cast<int32_t>(nameDst)); }
 	// The local address in the device name (-1 there: any).
-	uint32_t localAddr() const { return nameSrc >= 0 ? static_cast<uint32_t>(nameSrc) : kRpmsgAddrAny; }
+	uint32_t localAddr() const { return static_cast<uint32_t>(static_cast<int32_t>(nameSrc)); }
 };
 
 // Split "<parent>.<service>.<src>.<dst>" (the service may hold dots).
 std::optional<RpmsgChannel> parseChannelDevice(std::string_view device);
+// A bus device's `dst` attribute as rpmsg_core shows it ("0x400"): 1 to 8
+// hex digits after an optional 0x; nullopt otherwise.
+std::optional<uint32_t> parseDstAttr(std::string_view text);
+// "rpmsg12": an rpmsg_char endpoint node under sys/class/rpmsg (not rpmsg_ctrlN).
+bool isEndpointNodeName(std::string_view name);
 // True for the bus devices that are not channels: rpmsg_ns, rpmsg_chrdev, rpmsg_ctrl.
 bool isControlDevice(const RpmsgChannel &c);
 // The first component of `path` that is ^remoteproc[0-9]+$ as a whole.

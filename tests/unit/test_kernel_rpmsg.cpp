@@ -32,6 +32,43 @@ TEST(KernelRpmsg, ParseChannelDevice)
 	EXPECT_FALSE(isControlDevice(*parseChannelDevice("virtio0.rpmsg-raw.-1.1024")));
 }
 
+// fuzz_sysfs: "%d" of a u32 is at most ten digits, but not every ten
+// digits are one. 4294968320 is 2^32 + 0x400: it used to be taken and
+// wrapped to the address 0x400; and a negative address other than -1
+// (0x80000400 is printed -2147482624) used to read as "any".
+TEST(KernelRpmsg, ChannelAddressesAreThoseTheKernelPrints)
+{
+	for (const char *bad : {"virtio0.ch.-1.4294968320", "virtio0.ch.2147483648.1024", "virtio0.ch.-2147483649.1024",
+				"virtio0.ch.-1.9999999999"})
+		EXPECT_FALSE(parseChannelDevice(bad)) << bad;
+	auto edge = parseChannelDevice("virtio0.ch.-2147483648.2147483647");
+	ASSERT_TRUE(edge);
+	EXPECT_EQ(edge->localAddr(), 0x80000000u);
+	EXPECT_EQ(edge->remoteAddr(), 0x7fffffffu);
+	auto high = parseChannelDevice("virtio0.ch.1024.-2147482624");
+	ASSERT_TRUE(high);
+	EXPECT_EQ(high->localAddr(), 0x400u);
+	EXPECT_EQ(high->remoteAddr(), 0x80000400u);
+	auto any = parseChannelDevice("virtio0.ch.-1.-1");
+	ASSERT_TRUE(any);
+	EXPECT_EQ(any->localAddr(), kRpmsgAddrAny);
+	EXPECT_EQ(any->remoteAddr(), kRpmsgAddrAny);
+}
+
+TEST(KernelRpmsg, SysfsWords)
+{
+	EXPECT_EQ(parseDstAttr("0x400"), 0x400u);
+	EXPECT_EQ(parseDstAttr("0xffffffff"), 0xffffffffu);
+	for (const char *bad : {"", "0x", "0x1ffffffff", "0x40 0", "-1", "0xg"})
+		EXPECT_FALSE(parseDstAttr(bad)) << bad;
+	EXPECT_TRUE(isEndpointNodeName("rpmsg3"));
+	for (const char *bad : {"rpmsg", "rpmsg_ctrl0", "rpmsg3a", "xrpmsg3"})
+		EXPECT_FALSE(isEndpointNodeName(bad)) << bad;
+	EXPECT_EQ(parseRecovery("enabled"), true);
+	EXPECT_EQ(parseRecovery("disabled"), false);
+	EXPECT_FALSE(parseRecovery("enabled "));
+}
+
 TEST(KernelRpmsg, OwnerFromPath)
 {
 	EXPECT_EQ(remoteprocOfPath("sys/devices/platform/ffe00000.r5f/remoteproc/remoteproc1/rproc-virtio.3.auto/virtio0/x"), 1);
