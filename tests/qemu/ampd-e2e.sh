@@ -6,7 +6,7 @@
 #   ampd-e2e.sh echo|matmul|rpc|badname|notelf|norsc|silent|crash_restart|
 #               crash_never|hang_stop|double_start|readopt|unprivileged|
 #               streams|streams_fairness|streams_restart|streams_kill|
-#               ampctl_channels
+#               ampctl_channels|demo_echo|demo_matmul|demo_proxy|demos_shared
 # Each scenario writes its configuration, starts its own ampd, and leaves the
 # core offline and ampd gone (SIGTERM, exit status 0: under ASan that is also
 # the leak check). Prints `ok ...` per check; on a failure `FAIL: ...`, the
@@ -22,7 +22,7 @@ chan=rpmsg-openamp-demo-channel
 wait_s=15
 ready_ms=20000
 ampd_main= ampd_wrapper=
-stress_pid= victims=
+stress_pid= victims= remote_extra=
 # restart policy limit (config); the stream restart cycles need more
 max_restarts=10
 # the stream scenarios' sizes (README.md: what fits their time under TCG)
@@ -86,7 +86,8 @@ state_is() {
 }
 
 # config POLICY START_MS SHUTDOWN_MS [CHANNELS]
-# CHANNELS: the expected channels as a JSON array (default: the demo channel)
+# CHANNELS: the expected channels as a JSON array (default: the demo channel);
+# $remote_extra: more keys of r5-0's object, each followed by a comma
 config() {
 	chans="[\"$chan\"]"
 	[ -n "$4" ] && chans=$4
@@ -99,7 +100,7 @@ config() {
   "remotes": {
     "r5-0": {
       "remoteproc": "ffe00000.r5f",
-      "channels": $chans,
+      ${remote_extra}"channels": $chans,
       "shutdown": { "message": "0xEF56A55A", "channel": "$chan" },
       "deadlines": { "start_to_channel_ms": $2, "shutdown_ms": $3 },
       "restart": { "policy": "$1", "max_restarts": $max_restarts, "window_ms": 60000, "backoff_ms": 100, "backoff_max_ms": 100 }
@@ -276,6 +277,134 @@ client_node() {
 		[ "$(now_ms)" -lt $t_end ] || fail "no stream opened for pid $1 in ampd's log"
 		usleep 20000
 	done
+}
+
+# ---- the OpenAMP demos through ampd (docs/ampctl.md "The OpenAMP demos") ----
+
+# wait_lines WHAT FILE ERE N: FILE has N lines matching ERE within wait_s
+wait_lines() {
+	t_end=$(($(now_ms) + wait_s * 1000))
+	until [ "$(grep -csE "$3" "$2")" -ge "$4" ]; do
+		[ "$(now_ms)" -lt $t_end ] || { sed "s/^/  | /" "$2"; fail "$1: not $4 lines '$3' in $2 within $wait_s s"; }
+		usleep 20000
+	done
+}
+
+# The products of ampctl matmul checked here too. products_check reads one
+# matrix a line (36 numbers: A, B, then what came back as A x B) and prints
+# how many products are right; at the first wrong one it says which and
+# exits 1. table_matrices and json_matrices make those lines from matmul's
+# table (rows of A, B and A x B side by side) and its --json report.
+products_check() {
+	awk '
+	NF != 36 { print "not a 6x6 matrix: " $0; bad = 1; exit 1 }
+	{
+		m = (NR - 1) % 3
+		for (i = 1; i <= 36; i++) v[m, i] = $i
+		if (m < 2) next
+		for (r = 0; r < 6; r++) for (c = 0; c < 6; c++) {
+			s = 0
+			for (k = 0; k < 6; k++) s += v[0, r * 6 + k + 1] * v[1, k * 6 + c + 1]
+			if (s != v[2, r * 6 + c + 1]) {
+				printf "product %d: [%d][%d] is %d, not %d\n", n + 1, r, c, v[2, r * 6 + c + 1], s
+				bad = 1
+				exit 1
+			}
+		}
+		n++
+	}
+	END {
+		if (bad) exit 1
+		if (NR % 3) { print "a product without its operands"; exit 1 }
+		print n + 0
+	}'
+}
+table_matrices() {
+	awk 'NF == 18 && /^[ 0-9]+$/ {
+		for (i = 0; i < 3; i++) for (j = 1; j <= 6; j++) row[i] = row[i] " " $(i * 6 + j)
+		if (++n % 6 == 0) { print row[0]; print row[1]; print row[2]; row[0] = row[1] = row[2] = "" }
+	}' "$1"
+}
+json_matrices() { grep -oE '"(a|b|product)":[][0-9,]*\]' "$1" | sed 's/^"[a-z]*"://; s/[][,]/ /g'; }
+# matmul_checked FILE N: FILE (matmul's output, a table or --json) has N
+# products, every one right
+matmul_checked() {
+	if grep -q '^{' "$1"; then conv=json_matrices; else conv=table_matrices; fi
+	n=$($conv "$1" | products_check) || fail "ampctl matmul passed a wrong product: $n"
+	[ "$n" = "$2" ] || fail "$n products in ampctl matmul's output, wanted $2"
+	ok "$2 products checked here too"
+}
+
+# the core, its channel and the demo's endpoints gone, the kernel quiet
+demo_gone() {
+	[ "$(sysfs_state)" = offline ] || fail "sysfs state $(sysfs_state) after the demo"
+	channel_up && fail "$chan still there after the demo"
+	settle "endpoint nodes" 0 ept_count
+	[ -z "$(splat)" ] || fail "kernel splat: $(splat)"
+	ok "offline, the channel gone, no kernel splat"
+}
+
+# every remote.file on the VM's file systems (the rpc demo's file)
+remote_files() { find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -name remote.file -print | sort; }
+# new_remote_files BEFORE WANT...: the remote.files made since the list
+# BEFORE are exactly WANT
+new_remote_files() {
+	before=$1
+	shift
+	# (not grep -v -f: busybox's matches every line with an empty list)
+	got=$(remote_files | awk -v before="$before" 'BEGIN { while ((getline l <before) > 0) seen[l] = 1 } !seen[$0]')
+	want=$(printf '%s\n' "$@" | sort)
+	[ "$got" = "$want" ] || fail "remote.file made at: $(echo $got), wanted only: $*"
+	ok "remote.file made in $* only"
+}
+demo_text='This is a test string being written to file..'
+# remote_file_ok DIR: DIR holds the demo's file, and nothing else
+remote_file_ok() {
+	[ "$(ls -A "$1")" = remote.file ] || fail "$1 holds: $(ls -A "$1")"
+	[ "$(cat "$1/remote.file")" = "$demo_text" ] || fail "$1/remote.file is '$(cat "$1/remote.file")'"
+	# strlen(), no NUL ($(cat) would hide one)
+	[ "$(wc -c <"$1/remote.file")" -eq ${#demo_text} ] || fail "$1/remote.file has $(wc -c <"$1/remote.file") bytes"
+	ok "$1/remote.file as the demo wrote it"
+}
+# ampctl proxy in the foreground: proxy_fg DIR INPUT ARGS...; its console
+# (stdout) in /tmp/proxy.out, its own lines (stderr) in /tmp/proxy.err
+proxy_fg() {
+	dir=$1 input=$2
+	shift 2
+	rm -rf /tmp/pcwd
+	mkdir -p /tmp/pcwd
+	# from a directory of its own: nothing may land in the working directory
+	(cd /tmp/pcwd && /bin/ampctl --socket $sock proxy r5-0 --directory $dir "$@" <$input >/tmp/proxy.out 2>/tmp/proxy.err)
+	rc=$?
+	sed 's/^/  err| /' /tmp/proxy.err
+	[ $rc = 0 ] || { sed 's/^/  out| /' /tmp/proxy.out; fail "ampctl proxy exited $rc"; }
+	ok "ampctl proxy exits 0"
+	grep -q 'ended: the remote sent TERM (54 requests, 0 refused' /tmp/proxy.err ||
+		fail "ampctl proxy did not end with the demo's TERM after 54 requests (as the stock program served them)"
+	[ -z "$(ls -A /tmp/pcwd)" ] || fail "files in ampctl's working directory: $(ls -A /tmp/pcwd)"
+}
+# listener NAME ARGS...: an ampctl listen on the demo channel that sends
+# nothing, its output in /tmp/NAME.out; $lp its pid once ampd opened its stream
+listener() {
+	name=$1
+	shift
+	rm -f /tmp/$name.out
+	ampctl_bg listen r5-0 $chan --timeout 120 "$@" >/tmp/$name.out 2>&1
+	lp=$!
+	victims="$victims $lp"
+	client_node $lp
+	ok "a listener ($name) holds $node on the channel"
+}
+# listener_heard_nothing NAME: SIGINT, exit 0, and not one message printed
+# (its events, `-- down/up`, are no messages)
+listener_heard_nothing() {
+	kill -INT $lp
+	wait $lp
+	rc=$?
+	sed "s/^/  $1| /" /tmp/$1.out
+	[ $rc = 0 ] || fail "the listener ($1) exited $rc on SIGINT"
+	grep -v '^-- ' /tmp/$1.out && fail "the listener ($1) got messages meant for the demo"
+	ok "the listener ($1) got nothing"
 }
 
 case $scenario in
@@ -636,6 +765,187 @@ ampctl_channels)
 	expect 1 ampctl ping r5-0 $chan --count 2 --interval 0 --timeout 0.3
 	grep -q '^2 sent, 0 received, 2 lost' /tmp/cmd.out || fail "ping: the hang app's silence not counted lost"
 	expect 0 ampctl stop r5-0 --force
+	stop_ampd
+	;;
+demo_echo)
+	# ampctl echo-test against the stock echo firmware: --firmware starts
+	# it (then opens the stream first, the address the remote will answer),
+	# every size 1..472 (+16 header) comes back byte for byte, --stop has
+	# ampd send the shutdown word and stop the core
+	begin never 5000 3000
+	expect 0 ampctl echo-test r5-0 --firmware image_echo_test --stop
+	grep -q '^r5-0: running (' /tmp/cmd.out || fail "echo-test did not print the start's outcome"
+	grep -qx 'round 1: sizes 1..472: 0 errors' /tmp/cmd.out || fail "not every size came back"
+	grep -qx '1 round, sizes 1..472, 472 messages, 119180 bytes, 0 errors (0 corrupt, 0 lost)' /tmp/cmd.out ||
+		fail "not 472 messages, 0 errors"
+	grep -q '^stop: r5-0: offline (the remote acknowledged the shutdown message' /tmp/cmd.out ||
+		fail "the remote did not acknowledge the shutdown word"
+	ok "472 sizes echoed, the shutdown word acknowledged"
+	demo_gone
+	# the endpoint held by ampctl itself, two rounds, the report as JSON
+	expect 0 ampctl --json echo-test r5-0 --firmware image_echo_test --direct --rounds 2
+	for want in '"direct":true' '"messages":944' '"errors":0' '"lost":0' '"corrupt":0' '"shutdown_message":true'; do
+		grep -qF "$want" /tmp/cmd.out || fail "no $want in the report"
+	done
+	ok "direct: 944 echoes, the shutdown word acknowledged"
+	demo_gone
+	# a remote that answers with something else: the matmul firmware sends
+	# a 148-byte product back for each echo (ampsim's byte-flipping
+	# `corrupt` has no counterpart in this driver; tests/e2e covers it)
+	expect 1 ampctl echo-test r5-0 --firmware image_matrix_multiply --sizes 1..3
+	grep -qx 'round 1, size 1: corrupt: 148 bytes back for 17' /tmp/cmd.out || fail "size 1 not reported corrupt"
+	grep -q ', 3 errors (3 corrupt, 0 lost)$' /tmp/cmd.out || fail "not 3 corrupt"
+	grep -q '^stop: r5-0: offline (' /tmp/cmd.out || fail "the remote not stopped after a failed test"
+	ok "every wrong echo reported, exit 1, the remote stopped all the same"
+	demo_gone
+	stop_ampd
+	;;
+demo_matmul)
+	begin never 5000 3000
+	expect 0 ampctl start r5-0 --firmware image_matrix_multiply
+	expect 0 ampctl matmul r5-0 --count 3 --seed 12345
+	grep -qx -- '--- r5-0 matmul: 3 multiplications, 0 wrong ---' /tmp/cmd.out || fail "not 3 right products"
+	matmul_checked /tmp/cmd.out 3
+	# the stock remote answers the first address it heard from: the next
+	# stream gets it again, the lowest free one (idr_alloc), once the first
+	# endpoint is gone
+	settle "endpoint nodes" 0 ept_count
+	expect 0 ampctl --json matmul r5-0 --count 2 --direct
+	grep -qF '"errors":0' /tmp/cmd.out && grep -qF '"ok":true' /tmp/cmd.out || fail "the report is not ok"
+	matmul_checked /tmp/cmd.out 2
+	expect 0 ampctl stop r5-0
+	grep -q 'r5-0: offline (the remote acknowledged the shutdown message' /tmp/cmd.out ||
+		fail "the remote did not acknowledge the shutdown word"
+	demo_gone
+	stop_ampd
+	;;
+demo_proxy)
+	# the rpc demo served two ways: by ampctl proxy in the foreground, the
+	# console on its stdin and stdout, and by ampd itself, console to a file.
+	# The stock program's console for the same input (expected/rpmsg_proxy.txt:
+	# its stdout, after its own "proxy:" lines)
+	sed -n 's/^  | //p' /tests/rpmsg_proxy.txt | grep -v '^proxy: ' >/tmp/proxy.want
+	remote_files >/tmp/rf.before
+	begin never 5000 500
+	rm -rf /tmp/pfiles
+	mkdir /tmp/pfiles
+	/tests/run-demo.sh --console-input proxy >/tmp/console.in
+	proxy_fg /tmp/pfiles /tmp/console.in --firmware image_rpc_demo
+	diff /tmp/proxy.want /tmp/proxy.out >/tmp/proxy.diff ||
+		{ sed 's/^/  | /' /tmp/proxy.diff; fail "the console differs from the stock program's (expected/rpmsg_proxy.txt)"; }
+	ok "the console is the stock program's, byte for byte"
+	remote_file_ok /tmp/pfiles
+	new_remote_files /tmp/rf.before /tmp/pfiles/remote.file
+	# after TERM the demo released its endpoint: the channel went with it
+	# (the shutdown word would go unheard: the stop needs no deadline)
+	expect 0 ampctl stop r5-0
+	said offline
+	demo_gone
+	stop_ampd
+	# ampd's proxy service, files in a directory it makes, console to a file
+	remote_files >/tmp/rf.before
+	rm -rf /tmp/psvc /tmp/pconsole.log
+	remote_extra="\"proxy\": { \"enabled\": true, \"channel\": \"$chan\", \"directory\": \"/tmp/psvc\", \"max_open_files\": 4, \"console\": \"file:/tmp/pconsole.log\" },"
+	begin never 5000 500
+	remote_extra=
+	expect 0 ampctl start r5-0 --firmware image_rpc_demo
+	wait_lines "ampd's log" $log 'proxy session over \(' 1
+	grep -q 'proxy session over (the remote sent TERM)' $log || fail "the session did not end with the demo's TERM"
+	ok "ampd served the demo until its TERM"
+	grep -q ': refused ' $log && fail "ampd refused a request of the demo"
+	for want in 'Remote>Baremetal Remote Procedure Call (RPC) Demonstration' \
+		"Remote>Read from fd = 3, size = 45, printing contents below .. $demo_text" \
+		"Remote> Firmware's rpmsg-rpc-channel going down!"; do
+		grep -qF "$want" /tmp/pconsole.log || { sed 's/^/  console| /' /tmp/pconsole.log; fail "no '$want' in the console file"; }
+	done
+	ok "the console file has the demo's output"
+	remote_file_ok /tmp/psvc
+	new_remote_files /tmp/rf.before /tmp/psvc/remote.file
+	expect 0 ampctl stop r5-0
+	said offline
+	demo_gone
+	stop_ampd
+	;;
+demos_shared)
+	# The three demos while other clients use the same remote and channel
+	# through ampd. The stock echo and matmul answer the first Linux
+	# address they heard from (docs/ampctl.md "The OpenAMP demos"): a
+	# client sending on their channel would take their answers by the
+	# protocol's design. So the echo test runs on the echo that answers
+	# each sender, beside 4 streams of amp-stream-stress and a ping (all
+	# checked byte for byte, each message at its sender); matmul and the
+	# proxy on their stock firmware beside a listener that sends nothing and
+	# must hear nothing. ampctl events and wait follow it all.
+	begin never 5000 3000
+	expect 0 ampctl start r5-0 --firmware ampsim-echo-multi.elf
+	ampctl_bg events r5-0 >/tmp/sh-events.out 2>&1
+	evp=$!
+	ampctl_bg wait r5-0 offline --timeout 120 >/tmp/sh-wait.out 2>&1
+	waitp=$!
+	victims="$evp $waitp"
+	# one message in flight per stream: the echo test's round trips wait
+	# behind the others' in the kernel's queue, not behind 16 each
+	stress shared --streams 4 --window 1 --until-signal --min-size 0
+	stress_started shared 4
+	ampctl_bg ping r5-0 $chan --interval 0 --size 496 >/tmp/sh-ping.out 2>&1
+	pingp=$!
+	victims="$victims $pingp"
+	wait_lines ping /tmp/sh-ping.out 'bytes from' 10
+	expect 0 ampctl status r5-0
+	expect 0 ampctl echo-test r5-0
+	grep -qx '1 round, sizes 1..472, 472 messages, 119180 bytes, 0 errors (0 corrupt, 0 lost)' /tmp/cmd.out ||
+		fail "not 472 echoes, 0 errors"
+	ok "echo-test: 472 echoes beside the streams and the ping"
+	kill -INT $pingp
+	wait $pingp
+	rc=$?
+	tail -n 3 /tmp/sh-ping.out | sed 's/^/  ping| /'
+	[ $rc = 0 ] || fail "ping exited $rc"
+	sent=$(sed -n 's/^\([0-9]*\) sent, .*/\1/p' /tmp/sh-ping.out)
+	grep -q "^$sent sent, $sent received, 0 lost, 0 corrupt" /tmp/sh-ping.out || fail "ping lost or got wrong replies"
+	ok "ping: $sent of $sent"
+	kill -USR1 $stress_pid
+	stress_wait shared 0
+	kill -0 $waitp 2>/dev/null || fail "ampctl wait offline returned while the remote ran"
+	expect 0 ampctl stop r5-0
+	wait $waitp
+	rc=$?
+	[ $rc = 0 ] || fail "ampctl wait offline exited $rc"
+	ok "ampctl wait offline returned with the stop"
+	settle "endpoint nodes" 0 ept_count
+	# matmul on the stock firmware, a listener on its channel
+	expect 0 ampctl start r5-0 --firmware image_matrix_multiply
+	listener sh-listen1
+	expect 0 ampctl matmul r5-0 --count 5 --seed 7
+	matmul_checked /tmp/cmd.out 5
+	expect 0 ampctl status r5-0
+	listener_heard_nothing sh-listen1
+	expect 0 ampctl stop r5-0
+	grep -q 'acknowledged the shutdown message' /tmp/cmd.out || fail "the remote did not acknowledge the shutdown word"
+	# the rpc demo on its stock firmware served by ampctl proxy, a listener
+	# (reattach: the demo's channel goes after its TERM) on its channel
+	expect 0 ampctl start r5-0 --firmware image_rpc_demo
+	listener sh-listen2 --reattach
+	rm -rf /tmp/sh-files
+	mkdir /tmp/sh-files
+	/tests/run-demo.sh --console-input proxy >/tmp/console.in
+	proxy_fg /tmp/sh-files /tmp/console.in
+	grep -qF "Remote>User name = 'Alice'" /tmp/proxy.out || fail "the demo's console did not get its input"
+	remote_file_ok /tmp/sh-files
+	listener_heard_nothing sh-listen2
+	expect 0 ampctl stop r5-0
+	kill -INT $evp
+	wait $evp
+	rc=$?
+	sed 's/^/  events| /' /tmp/sh-events.out
+	[ $rc = 0 ] || fail "ampctl events exited $rc on SIGINT"
+	# subscribed long before the first stop (streams, a ping and an echo
+	# test ran in between): three stops and two starts
+	[ "$(grep -c ' -> offline' /tmp/sh-events.out)" = 3 ] && [ "$(grep -cE ' -> running( |$)' /tmp/sh-events.out)" = 2 ] ||
+		fail "ampctl events: not 3 stops and 2 starts"
+	ok "ampctl events saw 3 stops and 2 starts"
+	victims=
+	demo_gone
 	stop_ampd
 	;;
 *)

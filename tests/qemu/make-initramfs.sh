@@ -25,6 +25,8 @@ install -m 0755 "$here/init.sh" "$root/init"
 cp "$list" "$root/tests/list"
 install -m 0755 "$here/run-demo.sh" "$root/tests/run-demo.sh"
 install -m 0755 "$here/ampd-e2e.sh" "$root/tests/ampd-e2e.sh"
+# the stock proxy program's console, which ampd-e2e.sh demo_proxy compares with
+install -m 0644 "$here/expected/rpmsg_proxy.txt" "$root/tests/rpmsg_proxy.txt"
 [[ -d $fwdir ]] && cp -a "$fwdir"/. "$root/lib/firmware/"
 
 # A file and the shared libraries `ldd` lists for it, the dynamic loader
