@@ -203,6 +203,10 @@ void AmpdFixture::TearDown()
 			EXPECT_EQ(status, 0) << "ampd on SIGTERM; log:\n" << daemonLog();
 		}
 	}
+	// The log holds every instance the test ran (appended), SIGKILLed
+	// ones too: a sanitizer report from any of them fails the test.
+	if (std::string report = test::sanitizerReport(daemonLog()); !report.empty())
+		ADD_FAILURE() << "ampd reported:\n" << report;
 	sim_.stop();
 }
 

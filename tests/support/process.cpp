@@ -2,6 +2,7 @@
 // Test support: child processes (process.h).
 #include "support/process.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -273,6 +274,19 @@ bool Process::readUntil(const std::function<bool(const std::string &)> &pred, st
 			return pred(out_);
 	}
 	return true;
+}
+
+std::string sanitizerReport(const std::string &output)
+{
+	size_t at = std::string::npos;
+	for (const char *marker : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+				   ": runtime error: "})
+		at = std::min(at, output.find(marker));
+	if (at == std::string::npos)
+		return "";
+	size_t line = output.rfind('\n', at);
+	line = line == std::string::npos ? 0 : line + 1;
+	return output.substr(line, 16000);
 }
 
 RunResult run(const std::vector<std::string> &argv, const SpawnOptions &options, std::chrono::milliseconds deadline)

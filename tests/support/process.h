@@ -87,6 +87,12 @@ private:
 	std::string out_, err_, error_;
 };
 
+// The first sanitizer report (ASan, LSan, UBSan, TSan) in a child's output,
+// from its first line on; empty when there is none. A child the tests judge
+// only by what it serves (ampsim, a daemon stopped with SIGKILL) would
+// otherwise hide one in a log nobody reads.
+std::string sanitizerReport(const std::string &output);
+
 // Spawn, wait and collect.
 RunResult run(const std::vector<std::string> &argv, const SpawnOptions &options = {},
 	      std::chrono::milliseconds deadline = 30s);

@@ -37,6 +37,7 @@ public:
 	// recorded (no usable /dev/fuse outside CI).
 	bool start(const Options &options);
 	// SIGTERM and wait: the exit status (RunResult::exit; -1 when not running).
+	// A sanitizer report on its stderr is a test failure.
 	int stop();
 	// SIGKILL and wait.
 	void kill();
@@ -66,6 +67,7 @@ private:
 	std::optional<TempDir> root_;
 	std::string errPath_;
 	Process process_;
+	bool sanitizerChecked_ = false;
 };
 
 // Test-name suffix for a layout parameter ("6.1" -> "v6_1").
