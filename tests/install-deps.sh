@@ -8,6 +8,8 @@ packages=(
 	build-essential cmake ninja-build pkg-config binutils util-linux iproute2 procps ccache
 	fuse3 libfuse3-dev libsystemd-dev libspdlog-dev nlohmann-json3-dev libcli11-dev
 	libgtest-dev libgmock-dev
+	# the libFuzzer targets (tests/fuzz): Debian's clang and its runtimes
+	clang libclang-rt-dev
 	# the real-kernel harness (tests/qemu)
 	qemu-system-x86 linux-source-6.1 linux-source-6.12 busybox-static cpio bc flex bison
 	libelf-dev libssl-dev udev xz-utils

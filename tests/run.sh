@@ -28,9 +28,12 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Two cores: the simulator tests run two at a time; the QEMU tests (label
 # qemu) build kernels and boot VMs, the packaging tests (label packaging)
 # build the Debian packages and the cross build (label cross) builds for
-# aarch64: each of those gets the machine to itself.
+# aarch64: each of those gets the machine to itself. The fuzz targets
+# (label fuzz) are built with clang in $build/fuzz and run two at a time,
+# AMP_FUZZ_SECONDS (60) each (tests/fuzz/README.md).
 cd "$build"
-ctest --output-on-failure -j2 -LE 'qemu|packaging|cross'
+ctest --output-on-failure -j2 -LE 'qemu|packaging|cross|fuzz'
+ctest --output-on-failure -L fuzz
 ctest --output-on-failure -L packaging
 ctest --output-on-failure -L cross
 ctest --output-on-failure -L qemu
