@@ -11,7 +11,10 @@ namespace {
 class Recovery : public AmpdTest {
 protected:
 	// Firmware that crashes this long after each boot. Long enough that an
-	// `ampctl events` started before the start has subscribed by then.
+	// `ampctl events` started before the start has subscribed by then; not
+	// necessarily by the time the start is done (a loaded machine, TSan):
+	// the first `running` is what the start's exit 0 says, the events
+	// begin with the first crash.
 	static constexpr int kCrashAfterMs = 300;
 
 	json restartConfig(const std::string &policy, int maxRestarts = 3)
@@ -50,7 +53,7 @@ TEST_P(Recovery, OnFailureRestartsACrashedRemote)
 	Process events = ampctlAsync({"--json", "events", kRemote});
 	RunResult start = ampctl({"start", kRemote, "--firmware", "image_crash"});
 	ASSERT_EQ(start.exit, kOk) << start.describe();
-	EXPECT_TRUE(eventsReach(events, {"running", "crashed", "running"})) << describe(events);
+	EXPECT_TRUE(eventsReach(events, {"crashed", "running"})) << describe(events);
 	// It crashes again after each boot: stop it wherever it is now.
 	RunResult stop = ampctl({"stop", kRemote});
 	EXPECT_EQ(stop.exit, kOk) << stop.describe();
@@ -66,7 +69,7 @@ TEST_P(Recovery, StaysCrashedOnceMaxRestartsAreUsed)
 	RunResult start = ampctl({"start", kRemote, "--firmware", "image_crash"});
 	ASSERT_EQ(start.exit, kOk) << start.describe();
 	// One restart is allowed, the second crash is final.
-	ASSERT_TRUE(eventsReach(events, {"running", "crashed", "running", "crashed"})) << describe(events);
+	ASSERT_TRUE(eventsReach(events, {"crashed", "running", "crashed"})) << describe(events);
 	// A restart would come 50 ms (the backoff) after ampd saw the crash,
 	// which the event says it has: give it ten times that.
 	RunResult wait = ampctl({"wait", kRemote, "running", "--timeout", "0.5"});
