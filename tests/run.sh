@@ -34,6 +34,18 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 cd "$build"
 ctest --output-on-failure -j2 -LE 'qemu|packaging|cross|fuzz'
 ctest --output-on-failure -L fuzz
+
+# ThreadSanitizer (label tsan): ampsim, ampd, ampctl, libamp and the tests
+# built with -fsanitize=thread in a tree of their own (ASan and TSan cannot
+# share one), only what the label needs; it runs the simulator's tests, the
+# unit tests that run threads and the 6.1 end-to-end tests
+# (docs/reliability.md, "Sanitizers"). tests/sanitizers/tsan.supp says why
+# each suppression is libfuse's and not ours.
+tsan=$build/tsan
+cmake -S "$top" -B "$tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMP_TSAN=ON >/dev/null
+ninja -C "$tsan" ampsim ampsim_test ampd ampctl amp-stream-stress amp_unit_test amp_e2e_test
+TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$top/tests/sanitizers/tsan.supp} \
+	ctest --test-dir "$tsan" --output-on-failure -j2 -L tsan
 ctest --output-on-failure -L packaging
 ctest --output-on-failure -L cross
 ctest --output-on-failure -L qemu
