@@ -33,7 +33,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # AMP_FUZZ_SECONDS (60) each (tests/fuzz/README.md).
 cd "$build"
 ctest --output-on-failure -j2 -LE 'qemu|packaging|cross|fuzz'
-ctest --output-on-failure -L fuzz
+ctest --output-on-failure --verbose -L fuzz  # verbose: the executions of every target, also when all pass
 
 # ThreadSanitizer (label tsan): ampsim, ampd, ampctl, libamp and the tests
 # built with -fsanitize=thread in a tree of their own (ASan and TSan cannot

@@ -33,7 +33,7 @@ grep -q '^CMAKE_CXX_COMPILER:.*clang' "$build/CMakeCache.txt" ||
 	{ echo "fuzz-run: $build is not a clang build"; exit 1; }
 # Two shared cores: nice, and no more than two jobs.
 start=$(date +%s)
-nice ninja -C "$build" -j2 fuzz_all
+nice ninja -C "$build" -j2 fuzz_all >"$build.build.log" 2>&1 || { tail -n 60 "$build.build.log"; exit 1; }
 echo "fuzz-run: built in $(($(date +%s) - start)) s"
 
 targets=("$@")
