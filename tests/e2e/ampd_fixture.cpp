@@ -170,6 +170,7 @@ void AmpdFixture::SetUp()
 	o.layout = layout();
 	// udev-format events on group 2, where a daemon without udevd listens.
 	o.extraArgs = {"--uevents", "udev"};
+	o.extraArgs.insert(o.extraArgs.end(), simArgs_.begin(), simArgs_.end());
 	if (!sim_.start(o)) {
 		if (!IsSkipped())
 			GTEST_FAIL() << "ampsim did not start";

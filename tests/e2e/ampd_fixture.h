@@ -108,6 +108,8 @@ protected:
 	std::string attr(const std::string &name) const;
 	std::string simStatus();
 
+	// More `ampsim run` options (e.g. a second --remote), set before SetUp().
+	std::vector<std::string> simArgs_;
 	test::Simulator sim_;
 	test::TempDir dir_{"amp-e2e"};
 	std::string configPath_, socketPath_, logPath_;
