@@ -336,7 +336,10 @@ TEST(AmpctlStreamCommands, ListenReattachGoesOnAndCountEndsIt)
 			streamEvent(socket, StreamDown{"remote stopped", true});
 			streamEvent(socket, StreamUp{ChannelInfo{"r5-0", "rpmsg-raw", 0x402, 0x400}});
 			streamMessage(socket, "two");
-			streamMessage(socket, "three, never read");
+			// ampctl may have its 2 and have closed the stream before this
+			// one is sent (seen under TSan): EPIPE then, so unchecked.
+			std::string three = std::string(1, static_cast<char>(kStreamMessage)) + "three, never read";
+			(void)!::send(socket, three.data(), three.size(), MSG_NOSIGNAL);
 			readPacket(socket);
 		},
 		[](const Open &open) { EXPECT_TRUE(open.reattach); });
