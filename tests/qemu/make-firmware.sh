@@ -13,6 +13,8 @@ mkdir -p "$dir"
 "$mkfw" --app echo --reply-to-sender -o "$dir/ampsim-echo-multi.elf"
 "$mkfw" --app matmul -o "$dir/ampsim-matmul.elf"
 "$mkfw" --app rpc -o "$dir/ampsim-rpc.elf"
+# a hostile proxy remote: ampd-e2e.sh proxy_probe
+"$mkfw" --app rpcprobe -o "$dir/ampsim-rpcprobe.elf"
 "$mkfw" --app crash --crash-after-msgs 1 -o "$dir/ampsim-crash.elf"
 # crashes on its own a while after each boot: ampd-e2e.sh's restart policy
 # scenarios need a crash that no client has to provoke

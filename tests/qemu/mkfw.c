@@ -5,7 +5,7 @@
  * plus deliberately broken variants the ABI probe needs:
  *
  *   qemu_mkfw [options] -o OUT        (the options of `ampsim mkfw`, plus some)
- *     --app NAME              echo matmul rpc crash hang silent slow norsc
+ *     --app NAME              echo matmul rpc rpcprobe crash hang silent slow norsc
  *     --service NAME          channel name (default rpmsg-openamp-demo-channel)
  *     --announce-addr N       announce address (default 0x400)
  *     --crash-after-msgs N    --crash-after-ms N    --reply-delay-ms N

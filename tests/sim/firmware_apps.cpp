@@ -2,7 +2,8 @@
 // The simulated remote firmware: the OpenAMP demo remotes and misbehaving apps.
 //
 // echo, matmul and rpc behave byte for byte like the OpenAMP demo remotes;
-// crash, hang, slow and silent/norsc are the faults tests need.
+// crash, hang, slow and silent/norsc are the faults tests need; rpcprobe is
+// a hostile proxy remote.
 //
 // The demos' behaviour comes from open-amp apps/examples/{echo/rpmsg-echo.c,
 // matrix_multiply/matrix_multiplyd.c, rpc_demo/rpc_demo.c}, the proxy layer
@@ -558,7 +559,7 @@ protected:
 		if (!started_) {
 			// rpmsg_rpc_init() returns: the endpoint is ready.
 			started_ = true;
-			demo_ = runDemo();
+			demo_ = run();
 			demo_.start();
 			return;
 		}
@@ -572,7 +573,9 @@ protected:
 		std::exchange(waiter_, nullptr).resume();
 	}
 
-private:
+	// The program the remote runs once it knows the host's address.
+	virtual Task<int> run() { return runDemo(); }
+
 	struct Reply {
 		std::vector<uint8_t> buf; // zero-filled to the size the caller expects
 		size_t got = 0;           // bytes the host actually sent
@@ -995,12 +998,18 @@ private:
 		co_await print("\nRemote> Firmware's rpmsg-rpc-channel going down! \r\n");
 		// rpmsg_rpc_send(&rpc, &rpccall, sizeof(rpccall), NULL, 0): no
 		// reply awaited. (The demo leaves the args uninitialised; zero.)
-		std::vector<uint8_t> term = request(kTerm, 0, 0, 0);
-		sendRequest(term);
+		term();
+		co_return 0;
+	}
+
+	// The TERM that ends every program, then rpmsg_destroy_ept().
+	void term()
+	{
+		std::vector<uint8_t> t = request(kTerm, 0, 0, 0);
+		sendRequest(t);
 		bus_->log("Release remoteproc procedure call");
 		destroyEndpoint(*bus_);
 		bus_->log("Stopping application...");
-		co_return 0;
 	}
 
 	Task<int> demo_;
@@ -1016,6 +1025,181 @@ private:
 	size_t consoleBytes_ = 0;
 };
 
+// ------------------------------------------------------------- rpcprobe ---
+
+// A hostile proxy remote (not an OpenAMP demo): after the rpc demo's start
+// handshake it attacks the host's proxy one request at a time, waiting for
+// each reply, and prints one line per result to its console (WRITE to
+// fd 1), the same lines as the QEMU driver's (amp_rpcprobe), so that the
+// tests share their expectations (tests/sim/README.md has the list):
+//   traversal: "../../etc/passwd", "/etc/passwd", "escape" (a symlink the
+//     test plants), "sub/../../outside", flag bits and a mode no file has;
+//   garbage, each answered -1 or, where the proxy protocol has no reply
+//     (shorter than a call id, an unknown id), followed by a CLOSE of fd 0
+//     whose answer must be the next message that comes: "no reply";
+//   the cap: OPEN "probe-<n>" O_CREAT|O_WRONLY 1000 times without CLOSE,
+//     then CLOSE of every fd it got;
+//   a readback of "probe-ok"; "probe done"; TERM, as the rpc demo ends.
+// The garbage comes before the cap so that the host's refusal log, rate
+// limited, still has room for its reasons.
+class ProbeApp : public RpcApp {
+public:
+	using RpcApp::RpcApp;
+
+	static constexpr int32_t kRdwr = 02, kTrunc = 01000;
+	static constexpr int kCapOpens = 1000;
+	static constexpr const char *kReadback = "rpcprobe readback: the proxy kept this intact";
+
+protected:
+	void onStart(RemoteBus &bus) override { bus.log("ampsim rpcprobe: a hostile proxy remote"); }
+
+	// One line on the console.
+	Task<int> say(std::string line)
+	{
+		line += '\n';
+		(void)co_await sysWrite(1, std::vector<uint8_t>(line.begin(), line.end()));
+		co_return 0;
+	}
+
+	// A message as it is, its reply's result (-EINVAL: a reply of another id).
+	Task<int> rawCall(std::vector<uint8_t> msg, uint32_t id)
+	{
+		Reply r = co_await call(std::move(msg), kHeader);
+		co_return result(r, id);
+	}
+
+	// A message the protocol has no reply to; then CLOSE of fd 0, which is
+	// 0: anything else first means the host answered the garbage.
+	Task<std::string> noReply(std::vector<uint8_t> msg)
+	{
+		sendRequest(msg);
+		Reply r = co_await call(request(kClose, 0, 0, 0), kHeader);
+		uint32_t id = getLe32(r.buf.data());
+		int32_t v = int32_t(getLe32(r.buf.data() + 4));
+		if (id == kClose && v == 0)
+			co_return "no reply";
+		co_return format("reply id %u result %d", id, v);
+	}
+
+	// (No braced lists in the coroutine: GCC 12 cannot keep their arrays in a frame.)
+	static std::vector<uint8_t> bytes(const std::string &s) { return std::vector<uint8_t>(s.begin(), s.end()); }
+
+	static std::vector<uint8_t> withData(std::vector<uint8_t> req, const std::string &data)
+	{
+		req.insert(req.end(), data.begin(), data.end());
+		return req;
+	}
+
+	Task<int> run() override
+	{
+		bus_->log(format("ampsim rpcprobe: host at 0x%x, probe starting", replyAddr(lastSrc_)));
+		co_await say("probe start");
+
+		// ---- traversal, flags, mode
+		int r = co_await sysOpen("../../etc/passwd", kORdonly, 0);
+		co_await say(format("probe open ../../etc/passwd = %d", r));
+		r = co_await sysOpen("/etc/passwd", kORdonly, 0);
+		co_await say(format("probe open /etc/passwd = %d", r));
+		r = co_await sysOpen("escape", kOWronly | kOCreat | kTrunc, 0644);
+		co_await say(format("probe open escape = %d", r));
+		r = co_await sysOpen("sub/../../outside", kOWronly | kOCreat, 0644);
+		co_await say(format("probe open sub/../../outside = %d", r));
+		r = co_await sysOpen("probe-flags", 0x7ff00000 | kOCreat | kOWronly, 0600);
+		co_await say(format("probe open flags 0x7ff00041 = %d", r));
+		r = co_await sysOpen("probe-mode", kOCreat | kOWronly, 0x7fffffff);
+		co_await say(format("probe open mode 0x7fffffff = %d", r));
+
+		// ---- garbage
+		int g = co_await sysOpen("probe-garbage", kRdwr | kOCreat | kTrunc, 0600);
+		int w = co_await sysWrite(g, bytes("0123456789"));
+		int rd = co_await sysOpen("probe-garbage", kORdonly, 0);
+		if (g >= 3 && w == 10 && rd >= 3)
+			co_await say("probe garbage setup = ok");
+		else
+			co_await say(format("probe garbage setup = FAIL fd %d write %d fd %d", g, w, rd));
+
+		std::string nr = co_await noReply(std::vector<uint8_t>());
+		co_await say("probe garbage empty = " + nr);
+		nr = co_await noReply(bytes(std::string("\x01\0\0", 3)));
+		co_await say("probe garbage short-3 = " + nr);
+		r = co_await rawCall(bytes(std::string("\x01\0\0\0\0\0\0\0", 8)), kOpen);
+		co_await say(format("probe garbage truncated-header = %d", r));
+		nr = co_await noReply(request(99, 0, 0, 0));
+		co_await say("probe garbage unknown-id = " + nr);
+		r = co_await rawCall(withData(request(kOpen, kORdonly, 0, 400), std::string("probe-ok\0", 9)), kOpen);
+		co_await say(format("probe garbage open-datalen = %d", r));
+		r = co_await rawCall(withData(request(kOpen, kORdonly, 0, kMaxPayload - kHeader),
+					      std::string(kMaxPayload - kHeader, 'A')),
+				     kOpen);
+		co_await say(format("probe garbage open-max-size = %d", r));
+		{
+			// READ of 2^31-1 bytes: at most one message comes back.
+			Reply rep = co_await call(request(kRead, rd, INT32_MAX, 0), kMaxPayload);
+			r = result(rep, kRead);
+			uint32_t dataLen = getLe32(rep.buf.data() + 12);
+			size_t have = rep.got > kHeader ? std::min(rep.got, kMaxPayload) - kHeader : 0;
+			std::string data(rep.buf.begin() + kHeader, rep.buf.begin() + kHeader + std::min<size_t>(have, dataLen));
+			co_await say(format("probe garbage read-huge = %d data_len %u message %zu data %s", r, dataLen,
+					    rep.got, data.c_str()));
+		}
+		r = co_await rawCall(request(kRead, rd, -1, 0), kRead);
+		co_await say(format("probe garbage read-negative = %d", r));
+		r = co_await rawCall(withData(request(kWrite, g, 100, 10), "ABCDEFGHIJ"), kWrite);
+		co_await say(format("probe garbage write-length = %d", r));
+		r = co_await rawCall(withData(request(kWrite, g, 10, 1000), "ABCDEFGHIJ"), kWrite);
+		co_await say(format("probe garbage write-datalen = %d", r));
+		r = co_await sysClose(77);
+		co_await say(format("probe garbage close-unopened = %d", r));
+		r = co_await rawCall(request(kRead, 1000, 16, 0), kRead);
+		co_await say(format("probe garbage read-unopened = %d", r));
+		int c1 = co_await sysClose(rd);
+		int c2 = co_await sysClose(g);
+		co_await say(format("probe garbage cleanup = %s", c1 == 0 && c2 == 0 ? "ok" : "FAIL"));
+
+		// ---- the cap
+		fds_.clear();
+		int refused = 0, other = 0;
+		for (int n = 0; n < kCapOpens; n++) {
+			int fd = co_await sysOpen(format("probe-%d", n), kOCreat | kOWronly, 0600);
+			if (fd >= 0)
+				fds_.push_back(fd);
+			else if (fd == -1)
+				refused++;
+			else
+				other++;
+		}
+		int closed = 0;
+		for (int fd : fds_)
+			if (co_await sysClose(fd) == 0)
+				closed++;
+		co_await say(format("probe cap opened=%zu refused=%d closed=%d", fds_.size(), refused, closed));
+		if (other)
+			co_await say(format("probe cap other=%d", other));
+
+		// ---- a normal session still works
+		const std::string text = kReadback;
+		int fd = co_await sysOpen("probe-ok", kOWronly | kOCreat | kTrunc, 0600);
+		w = co_await sysWrite(fd, std::vector<uint8_t>(text.begin(), text.end()));
+		c1 = co_await sysClose(fd);
+		int fd2 = co_await sysOpen("probe-ok", kORdonly, 0);
+		ReadResult back = co_await sysRead(fd2, 480);
+		c2 = co_await sysClose(fd2);
+		std::string got(back.data.begin(), back.data.end());
+		if (fd >= 3 && w == int(text.size()) && c1 == 0 && fd2 >= 3 && back.ret == int(text.size()) && got == text &&
+		    c2 == 0)
+			co_await say("probe readback ok");
+		else
+			co_await say(format("probe readback FAIL fd %d write %d close %d fd %d read %d close %d", fd, w, c1,
+					    fd2, back.ret, c2));
+		co_await say("probe done");
+		term();
+		co_return 0;
+	}
+
+private:
+	std::vector<int> fds_;
+};
+
 } // namespace
 
 std::unique_ptr<FirmwareApp> makeFirmwareApp(const std::optional<FirmwareSpec> &spec)
@@ -1029,6 +1213,8 @@ std::unique_ptr<FirmwareApp> makeFirmwareApp(const std::optional<FirmwareSpec> &
 		return std::make_unique<MatmulApp>(*spec);
 	if (app == "rpc")
 		return std::make_unique<RpcApp>(*spec);
+	if (app == "rpcprobe")
+		return std::make_unique<ProbeApp>(*spec);
 	if (app == "crash")
 		return std::make_unique<CrashApp>(*spec);
 	if (app == "hang")

@@ -615,7 +615,7 @@ std::vector<uint8_t> marker(const FirmwareSpec &spec)
 
 bool isKnownApp(const std::string &app)
 {
-	for (const char *known : {"echo", "matmul", "rpc", "crash", "hang", "silent", "slow", "norsc"})
+	for (const char *known : {"echo", "matmul", "rpc", "rpcprobe", "crash", "hang", "silent", "slow", "norsc"})
 		if (app == known)
 			return true;
 	return false;

@@ -59,7 +59,7 @@ typedef uint32_t ampsim_u32;
 struct ampsim_fw_marker {
 	char magic[AMPSIM_FW_MAGIC_LEN]; /* AMPSIM_FW_MAGIC */
 	ampsim_u32 version;              /* AMPSIM_FW_VERSION */
-	char app[16];      /* echo, matmul, rpc, crash, hang, silent, slow, norsc; NUL padded */
+	char app[16];      /* echo, matmul, rpc, rpcprobe, crash, hang, silent, slow, norsc; NUL padded */
 	char service[32];  /* channel name announced; NUL padded */
 	ampsim_u32 announce_addr;    /* remote's endpoint address (default 0x400) */
 	ampsim_u32 crash_after_msgs; /* crash: report a crash after this many messages (0: never by count) */

@@ -196,7 +196,7 @@ int main(int argc, char **argv)
 	std::string output;
 	bool replyToSender = false;
 	auto *mkfw = app.add_subcommand("mkfw", "Write a simulated OpenAMP firmware (ELF32 ARM with a resource table)");
-	mkfw->add_option("--app", spec.app, "echo, matmul, rpc, crash, hang, silent, slow, norsc")
+	mkfw->add_option("--app", spec.app, "echo, matmul, rpc, rpcprobe, crash, hang, silent, slow, norsc")
 		->required()
 		->check([](const std::string &a) { return isKnownApp(a) ? std::string() : "unknown app " + a; });
 	mkfw->add_option("-o,--output", output, "Firmware file to write")->required();

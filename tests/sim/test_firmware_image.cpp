@@ -24,7 +24,7 @@ namespace {
 // write, core still offline): an ignored vendor resource was the last entry.
 constexpr int kShortWrite = -1;
 
-const char *const kApps[] = {"echo", "matmul", "rpc", "crash", "hang", "silent", "slow", "norsc"};
+const char *const kApps[] = {"echo", "matmul", "rpc", "rpcprobe", "crash", "hang", "silent", "slow", "norsc"};
 
 uint16_t get16(const std::vector<uint8_t> &b, size_t off) { return uint16_t(b.at(off) | b.at(off + 1) << 8); }
 

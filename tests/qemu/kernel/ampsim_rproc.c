@@ -6,7 +6,8 @@
  *
  * The remote reads the `.ampsim` marker (tests/sim/fw_format.h) from the
  * image loaded into its memory windows and runs the same behaviours as the
- * simulator's firmware: echo, matmul, rpc, crash, hang, silent, slow, norsc.
+ * simulator's firmware: echo, matmul, rpc, rpcprobe, crash, hang, silent, slow,
+ * norsc.
  * It plays the virtio *device* side of the rpmsg vrings: it consumes `avail`
  * and produces `used` on both rings, announces its channel to address 53 and
  * raises "interrupts" with rproc_vq_interrupt(). Vring and buffer addresses
@@ -79,7 +80,10 @@ struct amp_out {
 	u8 data[AMP_MAX_PAYLOAD];
 };
 
-enum amp_app { APP_SILENT, APP_ECHO, APP_MATMUL, APP_RPC, APP_CRASH, APP_HANG, APP_SLOW, APP_NORSC };
+enum amp_app { APP_SILENT, APP_ECHO, APP_MATMUL, APP_RPC, APP_CRASH, APP_HANG, APP_SLOW, APP_NORSC,
+	       APP_RPCPROBE };
+
+#define AMP_PROBE_OPENS 1000
 
 struct amp_core {
 	struct rproc *rproc;
@@ -113,6 +117,8 @@ struct amp_core {
 	u8 rbuff[1024], readbuf[1024];
 	char line[1024];
 	size_t in_pos, in_end, console_bytes;
+	/* rpcprobe app (amp_rpcprobe) */
+	int probe_fds[AMP_PROBE_OPENS];
 };
 
 /* ---- memory windows ---------------------------------------------------- */
@@ -914,6 +920,187 @@ static void amp_rpc_demo(struct amp_core *c)
 	c->quiet = true;
 }
 
+/*
+ * rpcprobe: a hostile proxy remote, as tests/sim/firmware_apps.cpp (ProbeApp)
+ * runs it, line for line the same console output (WRITE to fd 1): after the
+ * rpc demo's start it attacks the host's proxy one request at a time, each
+ * reply awaited; garbage the protocol has no reply to is followed by a CLOSE
+ * of fd 0, whose answer (0) must be the next message that comes.
+ */
+#define RPC_O_RDONLY 0
+#define RPC_O_WRONLY 01
+#define RPC_O_RDWR 02
+#define RPC_O_CREAT 0100
+#define RPC_O_TRUNC 01000
+
+static __printf(2, 3) void amp_probe_say(struct amp_core *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(c->line, sizeof(c->line) - 1, fmt, ap);
+	va_end(ap);
+	n = min_t(int, n, sizeof(c->line) - 2);
+	c->line[n++] = '\n';
+	c->line[n] = 0;
+	amp_sys_write(c, 1, c->line, n);
+}
+
+/* a message as it is; its reply's result (-EINVAL: a reply of another id) */
+static int amp_probe_raw(struct amp_core *c, const u8 *msg, size_t len, u32 id)
+{
+	amp_rpc_call(c, msg, len, AMP_HDR_LEN);
+	return amp_rpc_result(c, id);
+}
+
+/* a message with no reply in the protocol, then CLOSE of fd 0 (0) */
+static const char *amp_probe_noreply(struct amp_core *c, const u8 *msg, size_t len, char *out, size_t outsz)
+{
+	u8 req[AMP_HDR_LEN];
+	u32 id;
+	s32 v;
+
+	if (c->abort)
+		return "aborted";
+	amp_reply(c, msg, len);
+	amp_rpc_req(req, RPC_CLOSE, 0, 0, 0);
+	amp_rpc_call(c, req, sizeof(req), AMP_HDR_LEN);
+	id = get_unaligned_le32(c->resp);
+	v = (s32)get_unaligned_le32(c->resp + 4);
+	if (id == RPC_CLOSE && v == 0)
+		return "no reply";
+	snprintf(out, outsz, "reply id %u result %d", id, v);
+	return out;
+}
+
+static void amp_rpcprobe(struct amp_core *c)
+{
+	static const char * const trav[] = { "../../etc/passwd", "/etc/passwd" };
+	static const char text[] = "rpcprobe readback: the proxy kept this intact";
+	/* the demo's buffers, unused here: the stack stays small */
+	u8 *msg = c->rbuff;
+	char *data = (char *)c->readbuf, why[64];
+	int i, r, g, w, rd, c1, c2, fd, fd2, opened = 0, refused = 0, other = 0, closed = 0;
+	size_t got;
+	u32 dlen;
+
+	amp_probe_say(c, "probe start");
+
+	/* traversal, flags, mode */
+	for (i = 0; i < ARRAY_SIZE(trav); i++) {
+		r = amp_sys_open(c, trav[i], RPC_O_RDONLY, 0);
+		amp_probe_say(c, "probe open %s = %d", trav[i], r);
+	}
+	r = amp_sys_open(c, "escape", RPC_O_WRONLY | RPC_O_CREAT | RPC_O_TRUNC, 0644);
+	amp_probe_say(c, "probe open escape = %d", r);
+	r = amp_sys_open(c, "sub/../../outside", RPC_O_WRONLY | RPC_O_CREAT, 0644);
+	amp_probe_say(c, "probe open sub/../../outside = %d", r);
+	r = amp_sys_open(c, "probe-flags", 0x7ff00000 | RPC_O_CREAT | RPC_O_WRONLY, 0600);
+	amp_probe_say(c, "probe open flags 0x7ff00041 = %d", r);
+	r = amp_sys_open(c, "probe-mode", RPC_O_CREAT | RPC_O_WRONLY, 0x7fffffff);
+	amp_probe_say(c, "probe open mode 0x7fffffff = %d", r);
+
+	/* garbage */
+	g = amp_sys_open(c, "probe-garbage", RPC_O_RDWR | RPC_O_CREAT | RPC_O_TRUNC, 0600);
+	w = amp_sys_write(c, g, "0123456789", 10);
+	rd = amp_sys_open(c, "probe-garbage", RPC_O_RDONLY, 0);
+	if (g >= 3 && w == 10 && rd >= 3)
+		amp_probe_say(c, "probe garbage setup = ok");
+	else
+		amp_probe_say(c, "probe garbage setup = FAIL fd %d write %d fd %d", g, w, rd);
+
+	amp_probe_say(c, "probe garbage empty = %s", amp_probe_noreply(c, msg, 0, why, sizeof(why)));
+	msg[0] = RPC_OPEN;
+	msg[1] = msg[2] = 0;
+	amp_probe_say(c, "probe garbage short-3 = %s", amp_probe_noreply(c, msg, 3, why, sizeof(why)));
+	memset(msg, 0, 8);
+	msg[0] = RPC_OPEN;
+	r = amp_probe_raw(c, msg, 8, RPC_OPEN);
+	amp_probe_say(c, "probe garbage truncated-header = %d", r);
+	amp_rpc_req(msg, 99, 0, 0, 0);
+	amp_probe_say(c, "probe garbage unknown-id = %s", amp_probe_noreply(c, msg, AMP_HDR_LEN, why, sizeof(why)));
+	amp_rpc_req(msg, RPC_OPEN, RPC_O_RDONLY, 0, 400);
+	memcpy(msg + AMP_HDR_LEN, "probe-ok", 9);
+	r = amp_probe_raw(c, msg, AMP_HDR_LEN + 9, RPC_OPEN);
+	amp_probe_say(c, "probe garbage open-datalen = %d", r);
+	amp_rpc_req(msg, RPC_OPEN, RPC_O_RDONLY, 0, AMP_MAX_PAYLOAD - AMP_HDR_LEN);
+	memset(msg + AMP_HDR_LEN, 'A', AMP_MAX_PAYLOAD - AMP_HDR_LEN);
+	r = amp_probe_raw(c, msg, AMP_MAX_PAYLOAD, RPC_OPEN);
+	amp_probe_say(c, "probe garbage open-max-size = %d", r);
+	/* READ of 2^31-1 bytes: at most one message comes back */
+	amp_rpc_req(msg, RPC_READ, rd, 0x7fffffff, 0);
+	amp_rpc_call(c, msg, AMP_HDR_LEN, AMP_MAX_PAYLOAD);
+	r = amp_rpc_result(c, RPC_READ);
+	dlen = get_unaligned_le32(c->resp + 12);
+	got = c->resp_got > AMP_HDR_LEN ? min_t(size_t, c->resp_got, AMP_MAX_PAYLOAD) - AMP_HDR_LEN : 0;
+	got = min_t(size_t, got, dlen);
+	memcpy(data, c->resp + AMP_HDR_LEN, got);
+	data[got] = 0;
+	amp_probe_say(c, "probe garbage read-huge = %d data_len %u message %zu data %s", r, dlen, c->resp_got, data);
+	amp_rpc_req(msg, RPC_READ, rd, -1, 0);
+	r = amp_probe_raw(c, msg, AMP_HDR_LEN, RPC_READ);
+	amp_probe_say(c, "probe garbage read-negative = %d", r);
+	amp_rpc_req(msg, RPC_WRITE, g, 100, 10);
+	memcpy(msg + AMP_HDR_LEN, "ABCDEFGHIJ", 10);
+	r = amp_probe_raw(c, msg, AMP_HDR_LEN + 10, RPC_WRITE);
+	amp_probe_say(c, "probe garbage write-length = %d", r);
+	amp_rpc_req(msg, RPC_WRITE, g, 10, 1000);
+	memcpy(msg + AMP_HDR_LEN, "ABCDEFGHIJ", 10);
+	r = amp_probe_raw(c, msg, AMP_HDR_LEN + 10, RPC_WRITE);
+	amp_probe_say(c, "probe garbage write-datalen = %d", r);
+	r = amp_sys_close(c, 77);
+	amp_probe_say(c, "probe garbage close-unopened = %d", r);
+	amp_rpc_req(msg, RPC_READ, 1000, 16, 0);
+	r = amp_probe_raw(c, msg, AMP_HDR_LEN, RPC_READ);
+	amp_probe_say(c, "probe garbage read-unopened = %d", r);
+	c1 = amp_sys_close(c, rd);
+	c2 = amp_sys_close(c, g);
+	amp_probe_say(c, "probe garbage cleanup = %s", c1 == 0 && c2 == 0 ? "ok" : "FAIL");
+
+	/* the cap */
+	for (i = 0; i < AMP_PROBE_OPENS && !c->abort; i++) {
+		snprintf(why, sizeof(why), "probe-%d", i);
+		fd = amp_sys_open(c, why, RPC_O_CREAT | RPC_O_WRONLY, 0600);
+		if (fd >= 0)
+			c->probe_fds[opened++] = fd;
+		else if (fd == -1)
+			refused++;
+		else
+			other++;
+	}
+	for (i = 0; i < opened; i++)
+		if (amp_sys_close(c, c->probe_fds[i]) == 0)
+			closed++;
+	amp_probe_say(c, "probe cap opened=%d refused=%d closed=%d", opened, refused, closed);
+	if (other)
+		amp_probe_say(c, "probe cap other=%d", other);
+
+	/* a normal session still works */
+	fd = amp_sys_open(c, "probe-ok", RPC_O_WRONLY | RPC_O_CREAT | RPC_O_TRUNC, 0600);
+	w = amp_sys_write(c, fd, text, strlen(text));
+	c1 = amp_sys_close(c, fd);
+	fd2 = amp_sys_open(c, "probe-ok", RPC_O_RDONLY, 0);
+	memset(data, 0, sizeof(c->readbuf));
+	r = amp_sys_read(c, fd2, 480, (u8 *)data, &got);
+	data[min_t(size_t, got, sizeof(c->readbuf) - 1)] = 0;
+	c2 = amp_sys_close(c, fd2);
+	if (fd >= 3 && w == (int)strlen(text) && c1 == 0 && fd2 >= 3 && r == (int)strlen(text) && got == strlen(text) &&
+	    !strcmp(data, text) && c2 == 0)
+		amp_probe_say(c, "probe readback ok");
+	else
+		amp_probe_say(c, "probe readback FAIL fd %d write %d close %d fd %d read %d close %d",
+			      fd, w, c1, fd2, r, c2);
+	amp_probe_say(c, "probe done");
+	if (c->abort)
+		return;
+	/* TERM, no reply awaited; then rpmsg_destroy_ept() */
+	amp_rpc_req(msg, RPC_TERM, 0, 0, 0);
+	amp_reply(c, msg, AMP_HDR_LEN);
+	amp_ns(c, 1);
+	c->quiet = true;
+}
+
 static void amp_matmul(struct amp_core *c, const u8 *d, size_t len)
 {
 	u32 a[1 + 36] = {}, b[1 + 36] = {}, p[1 + 36] = {};
@@ -947,7 +1134,7 @@ static void amp_receive(struct amp_core *c, u32 src, u32 dst, const u8 *d, size_
 	c->nmsgs++;
 	if (c->app == APP_HANG)
 		return;
-	if (c->app == APP_RPC) {
+	if (c->app == APP_RPC || c->app == APP_RPCPROBE) {
 		/* rpmsg_rpc_ept_cb(): TERM destroys the endpoint and wakes no
 		 * one (the demo then waits forever); the first message lets
 		 * rpmsg_rpc_init() return; later ones are the awaited reply */
@@ -994,7 +1181,7 @@ static void amp_poll_tx(struct amp_core *c)
 	while (amp_driver_ok(c) && !c->dead && c->last_avail[1] != READ_ONCE(vr->avail->idx)) {
 		/* rpc: one message at a time, as the simulator delivers them:
 		 * the next stays in the ring until the demo made its next call */
-		if (c->app == APP_RPC && c->rpc_held)
+		if ((c->app == APP_RPC || c->app == APP_RPCPROBE) && c->rpc_held)
 			break;
 		struct amp_rpmsg_hdr *h = (void *)buf;
 		struct vring_desc *d;
@@ -1027,7 +1214,7 @@ static enum amp_app amp_app_of(const struct ampsim_fw_marker *m)
 	static const char *const names[] = {
 		[APP_SILENT] = "silent", [APP_ECHO] = "echo", [APP_MATMUL] = "matmul",
 		[APP_RPC] = "rpc", [APP_CRASH] = "crash", [APP_HANG] = "hang",
-		[APP_SLOW] = "slow", [APP_NORSC] = "norsc",
+		[APP_SLOW] = "slow", [APP_NORSC] = "norsc", [APP_RPCPROBE] = "rpcprobe",
 	};
 	int i;
 
@@ -1075,9 +1262,13 @@ static int amp_remote(void *arg)
 		amp_poll_tx(c);
 		if (!c->dead)
 			amp_flush(c);
-		if (c->app == APP_RPC && c->rpc_go && !c->rpc_done && !c->dead) {
+		if ((c->app == APP_RPC || c->app == APP_RPCPROBE) && c->rpc_go && !c->rpc_done && !c->dead) {
 			c->rpc_done = true;
-			amp_rpc_demo(c); /* returns when done, or aborted by a stop */
+			/* return when done, or aborted by a stop */
+			if (c->app == APP_RPC)
+				amp_rpc_demo(c);
+			else
+				amp_rpcprobe(c);
 			c->rpc_held = false;
 			if (!c->dead)
 				amp_flush(c);
