@@ -193,6 +193,13 @@ struct Remote {
 	LoadedFirmware fw;
 	int failNextStart = 0;
 	bool cdevPutOnRelease = false;
+	// Fault injection: `hold-start` parks the next start before the firmware
+	// is requested (held while `startHeld`), `fail-write` fails the next
+	// write of an attribute; `boots` counts the cores powered up.
+	bool holdNextStart = false;
+	bool startHeld = false;
+	std::map<std::string, int> failNextWrite;
+	unsigned boots = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -729,6 +736,13 @@ void Kernel::stop()
 	if (!started_)
 		return;
 	started_ = false;
+	{
+		// A start held by `ctl hold-start` goes on, so the FUSE threads end.
+		ModelLock l(mutex_);
+		for (auto &r : remotes_)
+			r->startHeld = false;
+		holdCv_.notify_all();
+	}
 	sys_.unmount();
 	dev_.unmount();
 	{
@@ -831,12 +845,21 @@ void Kernel::addRemote(const std::string &name, int index)
 	Node *dir = sysDir(r->path);
 	sys_.attr(dir, "name", 0444, [&rr] { return rr.name + "\n"; });
 	sys_.attr(dir, "state", 0644, [this, &rr] { return stateWord(rr) + "\n"; },
-		  [this, &rr](const std::string &t) { return storeState(rr, t); });
+		  [this, &rr](const std::string &t) {
+			  int err = injectedWriteError(rr, "state");
+			  return err ? err : storeState(rr, t);
+		  });
 	sys_.attr(dir, "firmware", 0644,
 		  [&rr] { return (rr.state == RprocState::Attached ? std::string("unknown") : rr.firmware) + "\n"; },
-		  [this, &rr](const std::string &t) { return storeFirmware(rr, t); });
+		  [this, &rr](const std::string &t) {
+			  int err = injectedWriteError(rr, "firmware");
+			  return err ? err : storeFirmware(rr, t);
+		  });
 	sys_.attr(dir, "recovery", 0644, [&rr] { return std::string(rr.recovery ? "enabled\n" : "disabled\n"); },
-		  [this, &rr](const std::string &t) { return storeRecovery(rr, t); });
+		  [this, &rr](const std::string &t) {
+			  int err = injectedWriteError(rr, "recovery");
+			  return err ? err : storeRecovery(rr, t);
+		  });
 	sys_.attr(dir, "coredump", 0644, [&rr] { return rr.coredump + "\n"; },
 		  [this, &rr](const std::string &t) { return storeCoredump(rr, t); });
 	sys_.link(dir, "subsystem", "class/remoteproc");
@@ -889,6 +912,17 @@ std::string Kernel::stateWord(const Remote &r) const
 		return "detached";
 	}
 	return "invalid";
+}
+
+int Kernel::injectedWriteError(Remote &r, const std::string &attr)
+{
+	auto it = r.failNextWrite.find(attr);
+	if (it == r.failNextWrite.end())
+		return 0;
+	int err = it->second;
+	r.failNextWrite.erase(it);
+	fprintf(stderr, "ampsim: remoteproc%d: write of %s failed: injected %s\n", r.index, attr.c_str(), strerror(err));
+	return err;
 }
 
 int Kernel::storeState(Remote &r, const std::string &word)
@@ -1009,6 +1043,21 @@ int Kernel::boot(Remote &r)
 	// rproc_boot()
 	if (r.state == RprocState::Detached)
 		return attach(r);
+	if (r.holdNextStart) {
+		// `ampsim ctl hold-start`: the writer waits here, as it would in a
+		// slow power-up, before the firmware is requested by name, so a
+		// test can change the file between ampd's check and the load. The
+		// model lock (held once, by the VFS) is released meanwhile.
+		r.holdNextStart = false;
+		r.startHeld = true;
+		holdCv_.notify_all();
+		fprintf(stderr, "ampsim: remoteproc%d: start held\n", r.index);
+		holdCv_.wait_for(mutex_, std::chrono::seconds(60), [&r] { return !r.startHeld; });
+		r.startHeld = false;
+		fprintf(stderr, "ampsim: remoteproc%d: start released\n", r.index);
+		if (r.state != RprocState::Offline)
+			return EBUSY; // someone else started it meanwhile
+	}
 	if (++r.power > 1)
 		return 0;
 	std::vector<uint8_t> image;
@@ -1053,6 +1102,8 @@ int Kernel::attach(Remote &r)
 
 int Kernel::startCore(Remote &r, const LoadedFirmware &fw, bool attached)
 {
+	if (!attached)
+		r.boots++;
 	r.fw = fw;
 	r.state = attached ? RprocState::Attached : RprocState::Running;
 	if (fw.hasRpmsgVdev)
@@ -1837,6 +1888,38 @@ std::string Kernel::control(const std::vector<std::string> &w, std::string &out)
 		return "unknown remote or missing argument";
 	}
 	Core *core = r->vdev && r->vdev->core && !r->vdev->core->dead ? r->vdev->core.get() : nullptr;
+	if (cmd == "boots") {
+		out = std::to_string(r->boots) + "\n";
+		return "";
+	}
+	if (cmd == "hold-start") {
+		r->holdNextStart = true;
+		return "";
+	}
+	if (cmd == "wait-held") {
+		long ms = 10000;
+		if (w.size() >= 3 && (!number(w[2], ms) || ms < 0 || ms > 600000))
+			return "usage: wait-held REMOTE [MS]";
+		if (!holdCv_.wait_for(l, std::chrono::milliseconds(ms), [r] { return r->startHeld; }))
+			return "no start of " + r->name + " held within " + std::to_string(ms) + " ms";
+		return "";
+	}
+	if (cmd == "release") {
+		bool held = r->startHeld;
+		r->holdNextStart = false;
+		r->startHeld = false;
+		holdCv_.notify_all();
+		out = held ? "released\n" : "nothing held\n";
+		return "";
+	}
+	if (cmd == "fail-write") {
+		long err;
+		if (!need(4) || (w[2] != "state" && w[2] != "firmware" && w[2] != "recovery") || !number(w[3], err) ||
+		    err <= 0 || err > 4095)
+			return "usage: fail-write REMOTE state|firmware|recovery ERRNO";
+		r->failNextWrite[w[2]] = static_cast<int>(err);
+		return "";
+	}
 	if (cmd == "fail-start") {
 		long err;
 		if (!need(3) || !number(w[2], err) || err <= 0 || err > 4095)

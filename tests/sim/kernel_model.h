@@ -74,6 +74,7 @@ private:
 	// remoteproc
 	void addRemote(const std::string &name, int index);
 	std::string stateWord(const Remote &r) const;
+	int injectedWriteError(Remote &r, const std::string &attr); // `ctl fail-write`: errno or 0
 	int storeState(Remote &r, const std::string &word);
 	int rprocCommand(Remote &r, const std::string &cmd); // start | stop | detach
 	int storeFirmware(Remote &r, const std::string &text);
@@ -154,6 +155,7 @@ private:
 	std::string release_; // uname -r, for the firmware search path
 	std::set<int> virtioIds_, rprocVirtioIds_, ctrlIds_, eptIds_, sharedMinors_;
 	std::list<BlockedWrite> blocked_; // writers waiting for a TX buffer
+	std::condition_variable_any holdCv_; // `ctl hold-start` / `wait-held` / `release`
 
 	// The kernel's workqueue: crash recovery, delayed work, reaping cores.
 	std::thread kworker_;

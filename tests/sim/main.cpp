@@ -215,14 +215,18 @@ int main(int argc, char **argv)
 	ctl->add_option("--root", ctlRoot, "The simulator's root prefix")->required();
 	ctl->add_option("command", words,
 			"status | crash R | hang R | resume R | unannounce R [NAME] | announce NAME R [ADDR] | "
-			"corrupt R [N] | flood R COUNT [SIZE] | fail-start R ERRNO  (R: name, remoteprocN or N)")
+			"corrupt R [N] | flood R COUNT [SIZE] | fail-start R ERRNO | fail-write R ATTR ERRNO | "
+			"hold-start R | wait-held R [MS] | release R | boots R  (R: name, remoteprocN or N)")
 		->required();
 	ctl->footer("crash: the firmware reports a fatal error (recovery per the 'recovery' attribute).\n"
 		    "hang/resume: the firmware stops/starts servicing its rings (TX buffers run out).\n"
 		    "unannounce/announce: name-service destroy/create (extra channels echo to the sender).\n"
 		    "corrupt: flip a byte in the next N messages the remote sends.\n"
 		    "flood: the remote sends COUNT unsolicited messages to the last Linux address it heard from.\n"
-		    "fail-start: the next start write fails with ERRNO (as a core's power-up can).");
+		    "fail-start: the next start write fails with ERRNO (as a core's power-up can).\n"
+		    "fail-write: the next write of state, firmware or recovery fails with ERRNO.\n"
+		    "hold-start/wait-held/release: the next start waits before loading the firmware until released.\n"
+		    "boots: how many times the core was powered up.");
 
 	CLI11_PARSE(app, argc, argv);
 
