@@ -6,7 +6,7 @@
 #   ampd-e2e.sh echo|matmul|rpc|badname|notelf|norsc|silent|crash_restart|
 #               crash_never|hang_stop|double_start|readopt|unprivileged|
 #               streams|streams_fairness|streams_restart|streams_kill|
-#               ampctl_channels|demo_echo|demo_matmul|demo_proxy|demos_shared
+#               ampctl_channels|demo_echo|demo_matmul|demo_proxy|demos_shared|proxy_probe
 # Each scenario writes its configuration, starts its own ampd, and leaves the
 # core offline and ampd gone (SIGTERM, exit status 0: under ASan that is also
 # the leak check). Prints `ok ...` per check; on a failure `FAIL: ...`, the
@@ -946,6 +946,141 @@ demos_shared)
 	ok "ampctl events saw 3 stops and 2 starts"
 	victims=
 	demo_gone
+	stop_ampd
+	;;
+proxy_probe)
+	# ampd's proxy against a hostile remote (the rpcprobe firmware,
+	# tests/sim/README.md): traversal (a symlink planted in the directory
+	# pointing out among it), garbage and 1000 opens past max_open_files,
+	# each refused with -1 and logged (rate limited: lines, then counts),
+	# nothing made outside the directory, no fd left in ampd; then the rpc
+	# demo is served as ever. The transcript is the simulator's
+	# (tests/e2e/test_proxy.cpp kProbeConsole).
+	pdir=/tmp/proxy-files pcon=/tmp/probe-console.log cap=24
+	rm -rf $pdir /tmp/outside /tmp/precious $pcon $log /tmp/ampd.status $sock
+	mkdir -p $pdir /tmp/ampd-state
+	echo "do not touch" >/tmp/precious
+	ln -s /tmp/precious $pdir/escape
+	grep -q '^amp:' /etc/group 2>/dev/null || echo 'amp:x:1000:' >>/etc/group
+	dmesg -c >/dev/null
+	[ "$(sysfs_state)" = offline ] || fail "remoteproc0 is $(sysfs_state) at the start"
+	config never 5000 500
+	sed -i "s|\"remoteproc\": \"ffe00000.r5f\",|& \"proxy\": { \"enabled\": true, \"channel\": \"$chan\", \"directory\": \"$pdir\", \"max_open_files\": $cap, \"console\": \"file:$pcon\" },|" $cfg
+	grep -q '"proxy"' $cfg || fail "no proxy in $cfg"
+	start_ampd
+	expect 0 ampctl start r5-0 --firmware ampsim-rpcprobe.elf
+	# the probe ends with TERM (or, where it is lost, its endpoint going)
+	t_end=$(($(now_ms) + 120000))
+	until [ "$(ampd_said 'proxy session over (')" -ge 1 ]; do
+		[ "$(now_ms)" -lt $t_end ] || { sed 's/^/  console| /' $pcon; fail "the probe's session did not end within 120 s"; }
+		usleep 50000
+	done
+	ok "the probe's session is over"
+	cat >/tmp/probe.expected <<EOF
+probe start
+probe open ../../etc/passwd = -1
+probe open /etc/passwd = -1
+probe open escape = -1
+probe open sub/../../outside = -1
+probe open flags 0x7ff00041 = -1
+probe open mode 0x7fffffff = -1
+probe garbage setup = ok
+probe garbage empty = no reply
+probe garbage short-3 = no reply
+probe garbage truncated-header = -1
+probe garbage unknown-id = no reply
+probe garbage open-datalen = -1
+probe garbage open-max-size = -1
+probe garbage read-huge = 10 data_len 10 message 26 data 0123456789
+probe garbage read-negative = -1
+probe garbage write-length = -1
+probe garbage write-datalen = -1
+probe garbage close-unopened = -1
+probe garbage read-unopened = -1
+probe garbage cleanup = ok
+probe cap opened=$cap refused=$((1000 - cap)) closed=$cap
+probe readback ok
+probe done
+EOF
+	sed 's/^/  console| /' $pcon
+	cmp -s /tmp/probe.expected $pcon || fail "the probe's console is not the expected transcript (tests/e2e/test_proxy.cpp kProbeConsole)"
+	ok "the probe's transcript: every attack -1, garbage without a call unanswered, the cap held, the readback intact"
+	# in the directory what the probe was allowed to make, nothing else;
+	# outside it nothing touched or made
+	{
+		echo escape
+		echo probe-garbage
+		echo probe-ok
+		i=0
+		while [ $i -lt $cap ]; do
+			echo probe-$i
+			i=$((i + 1))
+		done
+	} | sort >/tmp/probe.files
+	ls -A $pdir | sort | cmp -s /tmp/probe.files - || { ls -lA $pdir; fail "the directory holds other files than the probe's"; }
+	ok "the directory holds escape, probe-garbage, probe-ok and probe-0..probe-$((cap - 1))"
+	[ "$(cat $pdir/probe-garbage)" = 0123456789 ] || fail "probe-garbage is '$(cat $pdir/probe-garbage)'"
+	[ "$(cat /tmp/precious)" = "do not touch" ] || fail "the symlink's target changed: '$(cat /tmp/precious)'"
+	[ -L $pdir/escape ] || fail "the planted symlink is gone"
+	[ ! -e /tmp/outside ] && [ ! -e $pdir/sub ] || fail "sub/../../outside made something"
+	ok "outside untouched: the symlink's target as it was, no /tmp/outside"
+	# ampd said why: each reason once, then the rate limit's counts
+	for line in \
+		"refused OPEN \"../../etc/passwd\" flags 0x0 mode 00: '..' in the path" \
+		"refused OPEN \"/etc/passwd\" flags 0x0 mode 00: absolute path" \
+		"refused OPEN \"escape\" flags 0x241 mode 0644: a symlink in the path (symlinks are not followed)" \
+		"refused OPEN \"sub/../../outside\" flags 0x41 mode 0644: '..' in the path" \
+		"refused OPEN \"probe-flags\" flags 0x7ff00041 mode 0600: flags 0x7ff00000 not allowed" \
+		"refused OPEN \"probe-mode\" flags 0x41 mode 017777777777: mode 017777777777 is not a file mode" \
+		"ignored a 0-byte message" \
+		"ignored a 3-byte message" \
+		"refused OPEN: malformed: OPEN: 8-byte message, shorter than the 16-byte header" \
+		"ignored a 16-byte message: unknown call id 99" \
+		"refused OPEN: malformed: OPEN: data_len 400 runs past the 9 data bytes that came" \
+		"refused OPEN: malformed: OPEN: path is not NUL-terminated within data_len 480" \
+		"refused READ: malformed: READ: negative length -1" \
+		"refused WRITE: malformed: WRITE: length 100 is more than the 10 data bytes sent" \
+		"refused WRITE: malformed: WRITE: data_len 1000 runs past the 10 data bytes that came" \
+		"refused CLOSE 77: not an open file" \
+		"refused READ 1000: not an open file" \
+		"too many open files (max_open_files $cap)"; do
+		grep -qF -- "$line" $log || fail "ampd did not log: $line"
+	done
+	ok "ampd logged each kind of refusal with its reason"
+	refused=$((6 + 8 + 1000 - cap))
+	grep -qF "$refused refused (9 malformed), $((cap + 4)) files opened" $log ||
+		fail "no '$refused refused (9 malformed), $((cap + 4)) files opened' in the session's summary"
+	# every refusal a line or in a count ("N more refusals not logged",
+	# "N refusals not logged (rate limit)" at the session's end)
+	lines=$(grep -cE ': (refused |ignored a )' $log)
+	counted=$(sed -n 's/.* \([0-9]*\) more refusals not logged.*/\1/p; s/.*; \([0-9]*\) refusals not logged (rate limit).*/\1/p' $log |
+		awk '{ n += $1 } END { print n + 0 }')
+	[ $((lines + counted)) = $((refused + 3)) ] ||
+		fail "$lines refusal lines and $counted counted, wanted $((refused + 3)) ($refused refused, 3 ignored)"
+	ok "$lines refusal lines and $counted counted by the rate limit: all $((refused + 3))"
+	expect 0 ampctl stop r5-0
+	# nothing of the session stays: no file of the directory, no endpoint.
+	# The first session leaves the directory's own O_PATH fd (kept for the
+	# next ones) and a timer of the loop: the fd count is judged after the
+	# next session, against this one's
+	ls -l /proc/$ampd_main/fd | sed 's/^/  fd| /'
+	ls -l /proc/$ampd_main/fd | grep -E "$pdir/|rpmsg" && fail "ampd still holds a file or endpoint of the probe's session"
+	ok "ampd holds no file or endpoint of the probe's session"
+	fds=$(ampd_fds)
+	# the service goes on: the rpc demo, served as ever
+	expect 0 ampctl start r5-0 --firmware image_rpc_demo
+	t_end=$(($(now_ms) + 60000))
+	until [ "$(ampd_said 'proxy session over (')" -ge 2 ]; do
+		[ "$(now_ms)" -lt $t_end ] || fail "the rpc demo's session did not end within 60 s"
+		usleep 50000
+	done
+	[ "$(cat $pdir/remote.file)" = "This is a test string being written to file.." ] ||
+		fail "remote.file is '$(cat $pdir/remote.file)'"
+	grep -q "Read from fd = 3, size = 45" $pcon || fail "the demo's read back is not on its console"
+	ok "the rpc demo after the probe: its file written and read back"
+	expect 0 ampctl stop r5-0
+	settle "ampd's fds after the demo's session, as after the probe's" $fds ampd_fds
+	[ -z "$(splat)" ] || fail "kernel splat"
 	stop_ampd
 	;;
 *)
