@@ -515,7 +515,15 @@ void Remote::beginStart(std::optional<std::string> firmware, const std::string &
 				// accepts that; older kernels say EINVAL, reported).
 				out.touchedCore = true;
 				if (auto r = rp->stop(); !r) {
-					out.result = unexpected(r.error().code, kernel::describeStopError(r.error().code));
+					out.result = unexpected(
+						r.error().code,
+						r.error().code == EINVAL
+							? "this kernel cannot stop a crashed core (before 5.19), so it cannot load "
+							  "another image into it: start it again with its own firmware (the kernel "
+							  "recovers it), then stop it and start the new one"
+							: kernel::describeStopError(r.error().code));
+					if (auto w = rp->state())
+						out.kernelState = *w;
 					return finish();
 				}
 			}
@@ -567,6 +575,15 @@ void Remote::onStartJobDone(JobOutcome outcome)
 		return; // something else (a crash seen by the poll) already decided
 	if (!outcome.result) {
 		Error e = outcome.result.error();
+		if (state_ == RemoteState::Loading && outcome.kernelState.state == kernel::RprocState::Crashed) {
+			// The start of a crashed core failed and left it as it was:
+			// it is crashed (a start of its own image recovers it), not in
+			// error. No restart: the failure is the client's answer.
+			kernelState_ = outcome.kernelState;
+			fire(RemoteEvent::Crash, "still crashed: " + e.context);
+			finishStart(unexpected(e));
+			return;
+		}
 		if (state_ == RemoteState::Loading)
 			fire(outcome.touchedCore ? RemoteEvent::StartFailed : RemoteEvent::FirmwareRefused, e.context);
 		else
@@ -787,12 +804,36 @@ void Remote::writeStop(const std::string &detail)
 	deadline_.reset();
 	SysfsRoot root = ctx_.root;
 	int index = index_;
-	ctx_.worker.submit([=, cb = guard([this, detail](Result<void> r) {
+	using Word = std::optional<kernel::RprocStateWord>;
+	ctx_.worker.submit([=, cb = guard([this, detail](Result<void> r, Word after) {
 				    if (state_ != RemoteState::Stopping)
 					    return;
 				    if (!r) {
+					    if (after && after->state == kernel::RprocState::Crashed) {
+						    // A core that crashed during the stop, on a
+						    // kernel that cannot stop a crashed core (before
+						    // 5.19: EINVAL): it is crashed, not in error; a
+						    // start recovers it. No restart: a stop was asked.
+						    kernelState_ = *after;
+						    fire(RemoteEvent::Crash, "crashed during the stop, which the kernel refused: " +
+										     r.error().context);
+						    finishStop(unexpected(r.error()));
+						    return;
+					    }
 					    fire(RemoteEvent::StopFailed, r.error().context);
 					    finishStop(unexpected(r.error()));
+					    // `error` is what the stop came to, not where the
+					    // core is: a core the kernel still runs (the write
+					    // failed, nothing stopped) is followed again, so it
+					    // can be stopped, and watched for a crash.
+					    if (after && (after->state == kernel::RprocState::Running ||
+							  after->state == kernel::RprocState::Attached)) {
+						    kernelState_ = *after;
+						    enterStarting("the stop failed; the kernel still runs the core",
+								  std::nullopt);
+					    } else if (after) {
+						    handleKernelState(*after);
+					    }
 					    return;
 				    }
 				    kernelState_ = {kernel::RprocState::Offline, "offline"};
@@ -800,16 +841,20 @@ void Remote::writeStop(const std::string &detail)
 				    finishStop(reply(detail));
 			    })]() mutable -> std::function<void()> {
 		Result<void> r;
+		Word after;
 		auto rp = kernel::Remoteproc::open(root, index);
 		if (!rp) {
 			r = unexpected(rp.error());
 		} else if (auto s = rp->stop(); !s) {
 			// Offline already (stopped behind our back): that is the goal.
 			auto word = rp->state();
-			if (!(word && word->state == kernel::RprocState::Offline))
+			if (!(word && word->state == kernel::RprocState::Offline)) {
 				r = unexpected(s.error().code, kernel::describeStopError(s.error().code));
+				if (word)
+					after = *word;
+			}
 		}
-		return [cb = std::move(cb), r]() mutable { cb(r); };
+		return [cb = std::move(cb), r, after]() mutable { cb(r, after); };
 	});
 }
 
