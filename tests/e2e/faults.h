@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+// What the fault-injection tests share (test_faults.cpp,
+// test_faults_daemon.cpp): ampsim's controls, an event watcher that has
+// subscribed before it returns, streams of our own through libamp, and
+// looks at ampd's fds, memory and the kernel's endpoint nodes.
+#pragma once
+
+#include "ampd_fixture.h"
+
+#include <amp/client.hpp>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+
+namespace amp::e2e {
+
+// A remote that answers each sender (several clients on one channel).
+inline const std::string kMultiEcho = "image_echo_multi";
+
+// State events of one remote through a libamp Client that has subscribed
+// when watch() returns, so no event can come before it listens.
+class EventWatch {
+public:
+	explicit EventWatch(std::optional<Client> client) : client_(std::move(client)) {}
+	// Until the `to` states seen pass through `wantTo` in order.
+	bool reach(const std::vector<std::string> &wantTo, std::chrono::milliseconds deadline = 10s)
+	{
+		auto end = std::chrono::steady_clock::now() + deadline;
+		while (client_ && !inOrder(stateEvents(lines_), wantTo)) {
+			auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+			if (left.count() <= 0)
+				return false;
+			std::string json;
+			auto e = client_->nextEvent(left, &json);
+			if (!e) {
+				if (e.error().code == ETIMEDOUT || e.error().code == EINTR)
+					continue;
+				return false;
+			}
+			lines_ += json + "\n";
+		}
+		return client_.has_value();
+	}
+	std::string describe() const
+	{
+		std::string s;
+		for (auto &[from, to] : stateEvents(lines_))
+			s += from + " -> " + to + "\n";
+		return "state events seen:\n" + s;
+	}
+
+private:
+	std::optional<Client> client_;
+	std::string lines_;
+};
+
+class FaultTest : public AmpdTest {
+protected:
+	void SetUp() override
+	{
+		AmpdTest::SetUp();
+		if (IsSkipped() || HasFatalFailure())
+			return;
+		installFirmware(kMultiEcho, "echo", {"--reply-to-sender"});
+	}
+
+	// `ampsim ctl WORDS`, which must succeed; its stdout.
+	std::string simCtl(const std::vector<std::string> &words)
+	{
+		std::string out;
+		int status = sim_.ctl(words, &out);
+		EXPECT_EQ(status, 0) << "ampsim ctl " << testing::PrintToString(words) << ": " << out;
+		return out;
+	}
+	// How many times the simulated kernel has powered remoteproc0 up.
+	unsigned boots()
+	{
+		std::string out;
+		if (sim_.ctl({"boots", "0"}, &out) != 0)
+			return ~0u;
+		return static_cast<unsigned>(std::strtoul(out.c_str(), nullptr, 10));
+	}
+
+	EventWatch watch()
+	{
+		auto c = Client::connect(socketPath_, "e2e-events");
+		if (!c) {
+			ADD_FAILURE() << "connect: " << c.error().message();
+			return EventWatch(std::nullopt);
+		}
+		if (auto sub = c->subscribe(kRemote); !sub) {
+			ADD_FAILURE() << "subscribe: " << sub.error().message();
+			return EventWatch(std::nullopt);
+		}
+		return EventWatch(std::move(*c));
+	}
+
+	// ampd on this configuration, r5-0 running the multi-client echo.
+	bool startEcho(const json &remote = json::object(), const json &top = json::object())
+	{
+		writeConfig(config(remote, top));
+		if (!startDaemon())
+			return false;
+		RunResult start = ampctl({"start", kRemote, "--firmware", kMultiEcho});
+		EXPECT_EQ(start.exit, kOk) << start.describe();
+		return start.exit == kOk;
+	}
+
+	// Streams of our own, a Client each (kept open with them).
+	std::vector<Stream> openStreams(size_t n, OpenOptions options = {})
+	{
+		std::vector<Stream> streams;
+		for (size_t i = 0; i < n; ++i) {
+			auto c = Client::connect(socketPath_, "e2e-stream-" + std::to_string(i));
+			if (!c) {
+				ADD_FAILURE() << "connect: " << c.error().message();
+				break;
+			}
+			auto s = c->open(kRemote, kDemoChannel, options);
+			if (!s) {
+				ADD_FAILURE() << "open: " << s.error().message();
+				break;
+			}
+			streams.push_back(std::move(*s));
+		}
+		return streams;
+	}
+	// Message k of stream i: 8 bytes that say whose and which it is.
+	static std::vector<uint8_t> message(unsigned i, unsigned k)
+	{
+		std::vector<uint8_t> m(8);
+		for (unsigned b = 0; b < 4; ++b) {
+			m[b] = static_cast<uint8_t>(i >> (8 * b));
+			m[4 + b] = static_cast<uint8_t>(k >> (8 * b));
+		}
+		return m;
+	}
+	// Stream i gets back messages first..first+count-1 of its own, in order.
+	static void expectEchoes(Stream &s, unsigned i, unsigned count, unsigned first = 0,
+				 std::chrono::milliseconds each = 10s)
+	{
+		std::vector<uint8_t> buf(512);
+		for (unsigned k = first; k < first + count; ++k) {
+			auto got = s.receive(buf, each);
+			ASSERT_TRUE(got) << "stream " << i << " message " << k << ": " << got.error().message();
+			std::vector<uint8_t> want = message(i, k);
+			ASSERT_EQ(std::vector<uint8_t>(buf.begin(), buf.begin() + static_cast<long>(*got)), want)
+				<< "stream " << i << " message " << k;
+		}
+	}
+
+	// amp-stream-stress on r5-0's channel, its report as JSON on stdout.
+	Process stressAsync(const std::vector<std::string> &args)
+	{
+		std::vector<std::string> argv = {AMP_STREAM_STRESS, "--socket", socketPath_, "--remote", kRemote,
+						 "--channel", kDemoChannel, "--json", "-", "--timeout", "120"};
+		argv.insert(argv.end(), args.begin(), args.end());
+		Process p = Process::spawn(argv);
+		if (p.pid() < 0)
+			ADD_FAILURE() << "spawn amp-stream-stress: " << p.error();
+		return p;
+	}
+	struct Stress {
+		RunResult run;
+		json report; // null when none was printed
+		std::string describe() const { return run.describe(); }
+	};
+	static Stress finish(Process &p, std::chrono::milliseconds deadline = 150s)
+	{
+		Stress s{p.wait(deadline), {}};
+		s.report = parseReply(s.run.out);
+		if (!s.report.is_object() || !s.report.contains("streams"))
+			s.report = json();
+		std::istringstream lines(s.run.out);
+		for (std::string line; std::getline(lines, line);)
+			if (line.rfind("amp-stream-stress:", 0) == 0)
+				std::cout << "    " << line << "\n";
+		return s;
+	}
+	static size_t lines(const std::string &out, const std::string &prefix)
+	{
+		size_t n = 0;
+		std::istringstream in(out);
+		for (std::string line; std::getline(in, line);)
+			n += line.rfind(prefix, 0) == 0;
+		return n;
+	}
+	static bool waitLines(Process &p, const std::string &prefix, size_t count, std::chrono::milliseconds deadline = 20s)
+	{
+		return p.readUntil([&](const std::string &out) { return lines(out, prefix) >= count; }, deadline);
+	}
+
+	// The endpoint nodes (dev/rpmsgK) the simulated kernel has now.
+	std::set<std::string> endpointNodes() const
+	{
+		std::set<std::string> nodes;
+		for (const auto &name : test::listDir(sim_.root() + "/dev"))
+			if (name.size() > 5 && name.rfind("rpmsg", 0) == 0 &&
+			    std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+				nodes.insert(name);
+		return nodes;
+	}
+	size_t ampdFds() const { return test::listDir("/proc/" + std::to_string(ampd_.pid()) + "/fd").size(); }
+	std::string ampdFdList() const
+	{
+		std::string list;
+		std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
+		for (const auto &fd : test::listDir(dir)) {
+			char target[512] = {};
+			ssize_t n = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
+			list += fd + " -> " + (n > 0 ? std::string(target, size_t(n)) : "?") + "\n";
+		}
+		return list;
+	}
+	// ampd's fds once a stream has come and gone (ampd keeps the remote's
+	// rpmsg_ctrl open while it runs).
+	size_t idleFds()
+	{
+		RunResult warm = ampctl({"send", kRemote, kDemoChannel, "warm-up", "--reply"});
+		EXPECT_EQ(warm.exit, kOk) << warm.describe();
+		EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
+		return ampdFds();
+	}
+	// ampd's resident memory, kB (VmRSS).
+	long ampdRssKb() const
+	{
+		auto status = test::readText("/proc/" + std::to_string(ampd_.pid()) + "/status");
+		if (!status)
+			return -1;
+		size_t at = status->find("VmRSS:");
+		return at == std::string::npos ? -1 : std::strtol(status->c_str() + at + 6, nullptr, 10);
+	}
+	// Something ampd does after a request returned (closing an endpoint,
+	// an fd): checked until it holds or the deadline passes.
+	template <typename Pred> static bool eventually(Pred pred, std::chrono::milliseconds deadline = 10s)
+	{
+		auto end = std::chrono::steady_clock::now() + deadline;
+		while (!pred()) {
+			if (std::chrono::steady_clock::now() >= end)
+				return pred();
+			std::this_thread::sleep_for(5ms);
+		}
+		return true;
+	}
+	// How long `ampctl status` takes to answer now.
+	std::chrono::milliseconds statusLatency(int *exit = nullptr)
+	{
+		auto t0 = std::chrono::steady_clock::now();
+		RunResult r = ampctl({"status"});
+		if (exit)
+			*exit = r.exit;
+		EXPECT_EQ(r.exit, kOk) << r.describe();
+		return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+	}
+};
+
+} // namespace amp::e2e
