@@ -664,7 +664,7 @@ void readRestart(Checker &c, const Node &n, const std::string &where, RestartPol
 
 void readProxy(Checker &c, const Node &n, const std::string &where, ProxyConfig &out)
 {
-	ObjectReader r(c, n, "\"proxy\" of " + where, {"//", "enabled", "channel", "directory", "max_open_files", "console"});
+	ObjectReader r(c, n, "\"proxy\" of " + where, {"//", "enabled", "channel", "directory", "max_open_files", "console", "console_max_bytes"});
 	if (!r.valid())
 		return;
 	readBool(c, r.get("enabled"), "enabled", out.enabled);
@@ -683,6 +683,9 @@ void readProxy(Checker &c, const Node &n, const std::string &where, ProxyConfig 
 	std::uint64_t v;
 	if (readUint(c, r.get("max_open_files"), "max_open_files", 1, 1024, "", v))
 		out.maxOpenFiles = static_cast<unsigned>(v);
+	// 1 KiB (the demo's banner fits) to 1 TiB.
+	if (readUint(c, r.get("console_max_bytes"), "console_max_bytes", 1024, std::uint64_t(1) << 40, "bytes", v))
+		out.consoleMaxBytes = v;
 	const Node *console = r.get("console");
 	if (const std::string *s = readString(c, console, "console", "\"journal\", \"terminal\" or \"file:/absolute/path\"")) {
 		if (*s == "journal") {

@@ -58,6 +58,7 @@ struct ProxyConfig {
 	unsigned maxOpenFiles = 16;
 	Console console = Console::Journal;
 	std::string consoleFile;   // for Console::File
+	std::uint64_t consoleMaxBytes = 1024 * 1024; // Console::File: the file grows no larger
 };
 
 struct RemoteConfig {

@@ -32,7 +32,7 @@ std::unique_ptr<proxy::Console> makeConsole(const std::string &alias, const Prox
 {
 	switch (cfg.console) {
 	case ProxyConfig::Console::File: {
-		auto file = proxy::FileConsole::open(cfg.consoleFile);
+		auto file = proxy::FileConsole::open(cfg.consoleFile, cfg.consoleMaxBytes);
 		if (file)
 			return std::move(*file);
 		log::proxy()->error("{}: console file: {}; the remote's console goes to the journal instead", alias,

@@ -2,11 +2,14 @@
 // Consoles for the proxy: lines to the journal, bytes to a file, a terminal's fds.
 #include "proxy/console.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <utility>
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -75,17 +78,58 @@ void JournalConsole::emit(int fd, std::string &line)
 
 // ---- file ------------------------------------------------------------------------
 
-Result<std::unique_ptr<FileConsole>> FileConsole::open(const std::string &path)
+Result<std::unique_ptr<FileConsole>> FileConsole::open(const std::string &path, uint64_t maxBytes)
 {
 	UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640));
 	if (!fd)
 		return unexpected(lastError("open the console file \"" + path + "\""));
-	return std::unique_ptr<FileConsole>(new FileConsole(std::move(fd), path));
+	struct stat st {};
+	if (::fstat(fd.get(), &st) < 0)
+		return unexpected(lastError("fstat the console file \"" + path + "\""));
+	return std::unique_ptr<FileConsole>(new FileConsole(std::move(fd), path, maxBytes, uint64_t(st.st_size)));
 }
 
 Result<size_t> FileConsole::write(int, std::span<const uint8_t> bytes)
 {
-	return writeAll(fd_.get(), bytes);
+	if (size_ + bytes.size() > maxBytes_) {
+		// Someone may have truncated or rotated it: look before dropping.
+		struct stat st {};
+		if (::fstat(fd_.get(), &st) == 0) {
+			if (uint64_t(st.st_size) < size_)
+				full_ = false;
+			size_ = uint64_t(st.st_size);
+		}
+	}
+	size_t room = size_ >= maxBytes_ ? 0 : size_t(std::min<uint64_t>(maxBytes_ - size_, bytes.size()));
+	size_t done = 0;
+	if (room) {
+		auto n = writeAll(fd_.get(), bytes.first(room));
+		if (!n)
+			return n;
+		done = *n;
+		size_ += done;
+		if (done < room)
+			return done; // a real write error part-way: say so
+	}
+	if (uint64_t drop = bytes.size() - done) {
+		droppedUnlogged_ += drop;
+		droppedTotal_ += drop;
+		if (!full_) {
+			full_ = true;
+			log::proxy()->warn("console file \"{}\" reached console_max_bytes ({} bytes): the remote's "
+					   "output is dropped until the file is truncated or rotated",
+					   path_, maxBytes_);
+		}
+	}
+	// Taken, written or dropped: see the class comment.
+	return bytes.size();
+}
+
+void FileConsole::flush()
+{
+	if (droppedUnlogged_)
+		log::proxy()->warn("console file \"{}\": {} bytes of the remote's output dropped at console_max_bytes ({})",
+				   path_, std::exchange(droppedUnlogged_, 0), maxBytes_);
 }
 
 std::string FileConsole::describe() const

@@ -60,17 +60,43 @@ private:
 };
 
 // Output appended to a file (O_APPEND, created 0640); no input.
+//
+// The file never grows past `maxBytes` (ampd's `console_max_bytes`): the
+// OpenAMP demo at end-of-input prompts forever, and a remote can print as
+// fast as the link goes, so without a cap a file console fills the disk.
+// The cap is the file's size, not a count per session: it holds across
+// sessions and ampd restarts, which all append to the same file. At the cap
+// the output is dropped, the first drop logged (once until the file is
+// found shorter again: truncated or rotated with copytruncate), the total
+// dropped logged at flush(), and the WRITE still answered with every byte
+// taken, as /dev/null would: a remote that got -1 or a short count may
+// retry the same bytes forever (a write-all loop), and newlib marks stdout
+// failed and drops its buffer anyway, so an error buys nothing but a
+// remote that spins or stops printing for good once the file is rotated.
 class FileConsole final : public Console {
 public:
-	[[nodiscard]] static Result<std::unique_ptr<FileConsole>> open(const std::string &path);
+	static constexpr uint64_t kDefaultMaxBytes = 1024 * 1024;
+	[[nodiscard]] static Result<std::unique_ptr<FileConsole>> open(const std::string &path,
+									uint64_t maxBytes = kDefaultMaxBytes);
 	Result<size_t> write(int fd, std::span<const uint8_t> bytes) override;
 	Result<size_t> read(std::span<uint8_t>) override { return size_t(0); }
+	void flush() override;
 	std::string describe() const override;
+	// Bytes dropped at the cap, in all.
+	uint64_t dropped() const { return droppedTotal_; }
 
 private:
-	FileConsole(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+	FileConsole(UniqueFd fd, std::string path, uint64_t maxBytes, uint64_t size)
+		: fd_(std::move(fd)), path_(std::move(path)), maxBytes_(maxBytes), size_(size)
+	{
+	}
 	UniqueFd fd_;
 	std::string path_;
+	uint64_t maxBytes_;
+	uint64_t size_;                // the file's size as last seen or grown by us
+	bool full_ = false;            // the drop was logged
+	uint64_t droppedUnlogged_ = 0; // dropped since the last flush()
+	uint64_t droppedTotal_ = 0;
 };
 
 // A pair of fds it does not own: input (-1: none, end-of-file) and output

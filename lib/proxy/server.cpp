@@ -85,8 +85,13 @@ void ProxyServer::end(std::string_view why)
 	console_.flush();
 	state_ = State::Ended;
 	log::ScopedFields fields{{"REMOTE", options_.name}};
-	log::proxy()->info("{}: proxy session over ({}){}; {}", options_.name, why,
-			   open ? ", " + std::to_string(open) + " files left open closed" : "", summary());
+	// Refusals the rate limit held back since its last line would
+	// otherwise never be counted in the log: the next refusal that says so
+	// may never come.
+	uint64_t unlogged = refusals_.takeSuppressed();
+	log::proxy()->info("{}: proxy session over ({}){}; {}{}", options_.name, why,
+			   open ? ", " + std::to_string(open) + " files left open closed" : "", summary(),
+			   unlogged ? "; " + std::to_string(unlogged) + " refusals not logged (rate limit)" : "");
 }
 
 void ProxyServer::reply(Call call, int32_t result, std::span<const uint8_t> data)

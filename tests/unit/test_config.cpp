@@ -95,6 +95,7 @@ TEST(ConfigLoad, ExampleLoads)
 	EXPECT_EQ(r1->proxy.channel, "rpmsg-openamp-demo-channel");
 	EXPECT_EQ(r1->proxy.maxOpenFiles, 16u);
 	EXPECT_EQ(r1->proxy.console, ProxyConfig::Console::Journal);
+	EXPECT_EQ(r1->proxy.consoleMaxBytes, 1048576u);
 	EXPECT_EQ(cfg->findRemote("r5-2"), nullptr);
 }
 
@@ -246,6 +247,8 @@ TEST(ConfigErrors, TyposAreFoundAtTheirLineAndColumn)
 		 "ampd.json:5:20: \"channels\" is 43 bytes long (at most 31)"},
 		{withRemote("      \"remoteproc\": 0,\n      \"proxy\": {\"console\": \"jornal\"}"),
 		 "ampd.json:5:28: \"console\" is \"jornal\", not a known console (did you mean \"journal\"?)"},
+		{withRemote("      \"remoteproc\": 0,\n      \"proxy\": {\"console_max_bytes\": 1023}"),
+		 "ampd.json:5:38: \"console_max_bytes\" is 1023, out of range (expected 1024..1099511627776 bytes)"},
 		{withRemote("      \"remoteproc\": 0,\n      \"proxy\": {\"enabled\": true, \"channel\": \"c\", \"directory\": \"/\"}"),
 		 "ampd.json:5:63: \"directory\" is \"/\": the proxy would reach the whole file system (expected a directory of its own)"},
 		{"{\"socket\": \"run/ampd.sock\"}",

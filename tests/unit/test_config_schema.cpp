@@ -269,6 +269,9 @@ TEST(ConfigSchema, SchemaAndLoaderAgreeOnMistakes)
 		{"proxy console typo", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console"] = "jornal"; }},
 		{"proxy console relative file", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console"] = "file:log.txt"; }},
 		{"proxy max files", [](json &d) { d["remotes"]["r5-1"]["proxy"]["max_open_files"] = 0; }},
+		{"console cap too small", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console_max_bytes"] = 1023; }},
+		{"console cap too large", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console_max_bytes"] = (1ull << 40) + 1; }},
+		{"console cap as string", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console_max_bytes"] = "1M"; }},
 		{"comment as number", [](json &d) { d["//"] = 5; }},
 	};
 	for (const auto &[what, edit] : mistakes) {
@@ -287,6 +290,8 @@ TEST(ConfigSchema, SchemaAndLoaderAgreeOnMistakes)
 		{"uid numbers", [](json &d) { d["remotes"]["r5-0"]["allow"]["control"]["users"] = {0, 4294967294u}; }},
 		{"proxy disabled, nothing else", [](json &d) { d["remotes"]["r5-1"]["proxy"] = {{"enabled", false}}; }},
 		{"console file", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console"] = "file:/var/log/r5.log"; }},
+		{"console cap smallest", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console_max_bytes"] = 1024; }},
+		{"console cap largest", [](json &d) { d["remotes"]["r5-1"]["proxy"]["console_max_bytes"] = 1ull << 40; }},
 		{"firmware in a subdirectory", [](json &d) { d["remotes"]["r5-0"]["firmware"] = "xilinx/r5/echo.elf"; }},
 		{"minimal remote", [](json &d) { d["remotes"] = {{"x", {{"remoteproc", "r5f_0"}}}}; }},
 	};

@@ -332,6 +332,19 @@ TEST_F(ProxyServerTest, AThousandOpensHitTheCapAndNothingLeaks)
 		EXPECT_EQ(close(fd), 0);
 	EXPECT_EQ(server_->openFiles(), 0u);
 	EXPECT_EQ(test::openFdCount(), before);
+
+	// Every refusal is in the log, as a line or counted: the end of the
+	// session says how many the rate limit held back since its last word.
+	server_->end("test over");
+	std::string text = logs.text();
+	uint64_t counted = 0;
+	for (size_t pos = 0; (pos = text.find(" more refusals not logged", pos)) != std::string::npos; pos++)
+		counted += std::stoull(text.substr(text.rfind(' ', pos - 1) + 1));
+	size_t over = text.find("refusals not logged (rate limit)\n", text.find("proxy session over (test over)"));
+	ASSERT_NE(over, std::string::npos) << text;
+	counted += std::stoull(text.substr(text.rfind("; ", over) + 2));
+	EXPECT_EQ(logs.count("refused OPEN") + counted, size_t(refused + 1)) << text;
+	EXPECT_EQ(server_->stats().refused, uint64_t(refused + 1));
 }
 
 TEST_F(ProxyServerTest, TheCapIsTheConfiguredOne)
@@ -593,6 +606,59 @@ TEST(ProxyConsole, FileAppends)
 	uint8_t buf[4];
 	EXPECT_EQ(*(*c)->read(buf), 0u);
 	EXPECT_EQ(test::readText(path), "before\n" + s);
+}
+
+// The demo at end-of-input prompts forever: the file stops at the cap, the
+// remote is told every byte was taken, the first drop is logged once and
+// each flush() says how much went.
+TEST(ProxyConsole, FileStopsGrowingAtItsCapAndTheRemoteKeepsGoing)
+{
+	LogCapture logs;
+	test::TempDir tmp("amp-proxy");
+	std::string path = tmp.path() + "/console.log";
+	test::writeFile(path, std::string(1000, 'o'));
+	auto c = FileConsole::open(path, 1024);
+	ASSERT_TRUE(c) << c.error().message();
+	const std::string line = "\nRemote>Enter name\r\n"; // 20 bytes
+	ASSERT_EQ(line.size(), 20u);
+	auto w = [&](const std::string &s) { return *(*c)->write(1, {reinterpret_cast<const uint8_t *>(s.data()), s.size()}); };
+	EXPECT_EQ(w(line), line.size()); // 1020
+	EXPECT_EQ(w(line), line.size()); // 4 of it fit
+	for (int i = 0; i < 1000; i++)
+		ASSERT_EQ(w(line), line.size());
+	EXPECT_EQ(test::readText(path), std::string(1000, 'o') + line + line.substr(0, 4));
+	const size_t dropped = 16 + 1000 * line.size();
+	EXPECT_EQ((*c)->dropped(), dropped);
+	EXPECT_EQ(logs.count("reached console_max_bytes (1024 bytes)"), 1u) << logs.text();
+	(*c)->flush();
+	EXPECT_EQ(logs.count(std::to_string(dropped) + " bytes of the remote's output dropped"), 1u) << logs.text();
+	(*c)->flush(); // nothing new: no line
+	EXPECT_EQ(logs.count("bytes of the remote's output dropped"), 1u);
+
+	// Truncated (logrotate's copytruncate): it grows again, and a new drop
+	// is logged again.
+	ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+	EXPECT_EQ(w(line), line.size());
+	EXPECT_EQ(test::readText(path), line);
+	for (int i = 0; i < 60; i++)
+		ASSERT_EQ(w(line), line.size());
+	EXPECT_EQ(test::readText(path)->size(), 1024u);
+	EXPECT_EQ(logs.count("reached console_max_bytes"), 2u) << logs.text();
+}
+
+// Already past the cap when opened (an earlier run filled it): nothing more.
+TEST(ProxyConsole, AFileAlreadyFullTakesNothing)
+{
+	LogCapture logs;
+	test::TempDir tmp("amp-proxy");
+	std::string path = tmp.path() + "/console.log";
+	test::writeFile(path, std::string(5000, 'x'));
+	auto c = FileConsole::open(path, 4096);
+	ASSERT_TRUE(c);
+	const std::string s = "more";
+	EXPECT_EQ(*(*c)->write(2, {reinterpret_cast<const uint8_t *>(s.data()), s.size()}), s.size());
+	EXPECT_EQ(test::readText(path)->size(), 5000u);
+	EXPECT_EQ(logs.count("reached console_max_bytes (4096 bytes)"), 1u);
 }
 
 } // namespace
