@@ -32,7 +32,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # (label fuzz) are built with clang in $build/fuzz and run two at a time,
 # AMP_FUZZ_SECONDS (60) each (tests/fuzz/README.md).
 cd "$build"
-ctest --output-on-failure -j2 -LE 'qemu|packaging|cross|fuzz'
+ctest --output-on-failure -j2 -LE 'qemu|packaging|cross|fuzz|soak'
+# The soak (label soak, tests/e2e/README.md "Soak"): a million messages and a
+# thousand stop/start cycles with ampd's memory and fds compared from warm-up
+# to the end; on its own, so that no other test's load decides its time.
+ctest --output-on-failure -L soak
 ctest --output-on-failure --verbose -L fuzz  # verbose: the executions of every target, also when all pass
 
 # ThreadSanitizer (label tsan): ampsim, ampd, ampctl, libamp and the tests
