@@ -396,6 +396,12 @@ struct VfsOps {
 		auto *h = reinterpret_cast<OpenHandle *>(fi->fh);
 		if (h->device)
 			return h->device->read(req, size, fi->flags);
+		// kernfs: an attribute opened before its device went away reads
+		// ENODEV (kernfs_get_active() fails); its show() may point at what
+		// went with the device (an rpmsg channel's name, read by ampd's
+		// bus scan as the channel is removed, was a use after free).
+		if (h->node->removed)
+			return (void)fuse_reply_err(req, ENODEV);
 		// sysfs (seq_file) regenerates the text when a read starts at 0.
 		if (off == 0)
 			h->snapshot = h->node->show();
@@ -413,6 +419,8 @@ struct VfsOps {
 		auto *h = reinterpret_cast<OpenHandle *>(fi->fh);
 		if (h->device)
 			return h->device->write(req, buf, size, fi->flags);
+		if (h->node->removed) // as read(): ENODEV, never a store() on what is gone
+			return (void)fuse_reply_err(req, ENODEV);
 		// sysfs hands at most a page to store(); the rest is cut.
 		std::string text(buf, std::min<size_t>(size, 4095));
 		int err = h->node->store(text);
