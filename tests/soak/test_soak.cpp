@@ -54,12 +54,12 @@ namespace {
 
 const std::string kMultiEcho = "image_echo_multi";
 // The remotes stopped and started; the cycles are split between them and
-// run at the same time (a cycle waits on the simulated kernel more than on
-// the CPU). One for now: with two, ampsim read freed memory (an rpmsg
-// channel's `name` attribute read as the channel went, fixed in vfs.cpp) and
-// died mid-run; two would halve the cycles' time once that has been
-// through a few runs.
-const std::vector<std::string> kCycled = {"r5-1"};
+// run at the same time: a cycle waits on the simulated kernel more than on
+// the CPU, so two at once halve the cycles' time, and ampd gets two state
+// machines moving at once among the traffic. (The first runs with two made
+// ampsim read freed memory, an rpmsg channel's `name` read as the channel
+// went; fixed in tests/sim/vfs.cpp.)
+const std::vector<std::string> kCycled = {"r5-1", "r5-2"};
 
 // Growth of VmRSS allowed from warm-up to the end (see the top of the file).
 constexpr long kRssSlackKb = 4096;
