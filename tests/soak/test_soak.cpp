@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: MIT
 // The soak: a bounded run that stops by itself, of 1,000,000 messages over
-// 16 clients on one remote while another remote is stopped and started 1000
-// times under streams that follow it, checking that no message is lost,
-// reordered or corrupted, and that neither ampd nor ampsim grows in memory
-// or file descriptors from warm-up to the end.
+// 16 clients on one remote while two other remotes are stopped and started
+// 1000 times in all under streams that follow them, checking that no
+// message is lost, reordered or corrupted, and that neither ampd nor ampsim
+// grows in memory or file descriptors from warm-up to the end.
 //
-// Two remotes of one simulated 6.1 kernel, both running the echo that
+// Three remotes of one simulated 6.1 kernel, all running the echo that
 // answers each sender: r5-0 carries the traffic (amp-stream-stress, which
-// checks every message), r5-1 is cycled through a libamp Client while two
-// reattached streams (one relay, one direct) keep sending on it: every
-// cycle must bring both back. All of it shares ampd's one loop, so the
-// cycles run among a million messages rather than in a quiet daemon.
+// checks every message), r5-1 and r5-2 are cycled at the same time, each
+// through a libamp Client of its own, while two reattached streams (one
+// relay, one direct) keep sending on each: every cycle must bring both
+// back. All of it shares ampd's one loop, so the cycles run among a million
+// messages rather than in a quiet daemon.
 //
 // Memory under the sanitizers: this suite runs on the ASan build (the one
 // tests/run.sh makes; a second, unsanitized build only for this would cost
