@@ -44,10 +44,28 @@ Result<std::string> SysfsRoot::readFile(std::string_view rel, size_t limit) cons
 	auto fd = open(rel, O_RDONLY);
 	if (!fd)
 		return unexpected(std::move(fd).error());
+	return readAll(fd->get(), rel, limit);
+}
+
+Result<std::string> SysfsRoot::readRegularFile(std::string_view rel, size_t limit) const
+{
+	auto fd = open(rel, O_RDONLY | O_NONBLOCK);
+	if (!fd)
+		return unexpected(std::move(fd).error());
+	struct stat st {};
+	if (::fstat(fd->get(), &st) != 0)
+		return unexpected(lastError("stat " + path(rel)));
+	if (!S_ISREG(st.st_mode))
+		return unexpected(EINVAL, path(rel) + ": not a regular file");
+	return readAll(fd->get(), rel, limit);
+}
+
+Result<std::string> SysfsRoot::readAll(int fd, std::string_view rel, size_t limit) const
+{
 	std::string text;
 	char buf[4096];
 	for (;;) {
-		ssize_t n = ::read(fd->get(), buf, sizeof buf);
+		ssize_t n = ::read(fd, buf, sizeof buf);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

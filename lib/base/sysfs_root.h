@@ -27,6 +27,10 @@ public:
 	[[nodiscard]] Result<std::string> readAttr(std::string_view rel) const;
 	// The whole file as is (binary safe), at most `limit` bytes (EFBIG beyond).
 	[[nodiscard]] Result<std::string> readFile(std::string_view rel, size_t limit = 64 << 20) const;
+	// readFile() of a regular file only (EINVAL otherwise), opened
+	// non-blocking: a FIFO or a device where a file is expected must not
+	// hold the caller.
+	[[nodiscard]] Result<std::string> readRegularFile(std::string_view rel, size_t limit) const;
 	// Exactly one write() of `value`, as a sysfs store() sees one call:
 	// the kernel's errno unchanged; a short count is EIO (see writeAttrCount).
 	[[nodiscard]] Result<void> writeAttr(std::string_view rel, std::string_view value) const;
@@ -46,6 +50,7 @@ public:
 	[[nodiscard]] Result<UniqueFd> open(std::string_view rel, int flags) const;
 
 private:
+	Result<std::string> readAll(int fd, std::string_view rel, size_t limit) const;
 	std::string root_; // no trailing slash; "" for "/"
 };
 

@@ -707,7 +707,9 @@ FirmwareReport inspectFirmware(std::span<const uint8_t> image, const InspectOpti
 
 Result<FirmwareReport> inspectFirmwareFile(const SysfsRoot &root, std::string_view rel, const InspectOptions &options)
 {
-	auto bytes = root.readFile(rel, 256u << 20);
+	// As the kernel's loader takes them: regular files only
+	// (kernel_read_file(): EINVAL).
+	auto bytes = root.readRegularFile(rel, 256u << 20);
 	if (!bytes)
 		return unexpected(std::move(bytes).error());
 	std::span<const uint8_t> image(reinterpret_cast<const uint8_t *>(bytes->data()), bytes->size());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Firmware search: the kernel's directory and suffix order under a root prefix.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "kernel/firmware.h"
 #include "support/simulator.h"
@@ -92,6 +93,23 @@ TEST_F(KernelFirmwareSearch, InspectFile)
 	ASSERT_TRUE(rep);
 	EXPECT_EQ(rep->verdict, FirmwareVerdict::Refuse);
 	EXPECT_EQ(inspectFirmwareFile(r, "lib/firmware/none").error().code, ENOENT);
+}
+
+// A FIFO where an image is looked for (nobody writing to it): a blocking
+// open would never return; the kernel's loader refuses anything but a
+// regular file with EINVAL, and so do we, at once.
+TEST_F(KernelFirmwareSearch, InspectRefusesAFifoWithoutWaitingOnIt)
+{
+	SysfsRoot r(root());
+	put("lib/firmware/keep", "");
+	ASSERT_EQ(::mkfifo((root() + "/lib/firmware/pipe.elf").c_str(), 0600), 0);
+	auto rep = inspectFirmwareFile(r, "lib/firmware/pipe.elf");
+	ASSERT_FALSE(rep);
+	EXPECT_EQ(rep.error().code, EINVAL);
+	EXPECT_EQ(inspectFirmwareFile(r, "lib/firmware").error().code, EINVAL);
+	// By name, as the kernel searches: refused, whichever errno the search
+	// settles on.
+	EXPECT_FALSE(inspectFirmwareByName(r, "pipe.elf"));
 }
 
 } // namespace
