@@ -2,6 +2,7 @@
 // End-to-end fixture: ampsim + ampd + ampctl as real processes (ampd_fixture.h).
 #include "ampd_fixture.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
@@ -329,6 +330,81 @@ std::string AmpdFixture::simStatus()
 	std::string out;
 	sim_.ctl({"status"}, &out);
 	return out;
+}
+
+Process AmpdFixture::stressAsync(const std::vector<std::string> &args, const std::string &remote, int timeoutSeconds,
+				 SpawnOptions options)
+{
+	std::vector<std::string> argv = {AMP_STREAM_STRESS, "--socket", socketPath_, "--remote", remote, "--channel",
+					 kDemoChannel, "--json", "-", "--timeout", std::to_string(timeoutSeconds)};
+	argv.insert(argv.end(), args.begin(), args.end());
+	Process p = Process::spawn(argv, std::move(options));
+	if (p.pid() < 0)
+		ADD_FAILURE() << "spawn amp-stream-stress: " << p.error();
+	return p;
+}
+
+AmpdFixture::Stress AmpdFixture::finish(Process &p, std::chrono::milliseconds deadline)
+{
+	Stress s{p.wait(deadline), {}};
+	s.report = parseReply(s.run.out);
+	if (!s.report.is_object() || !s.report.contains("streams"))
+		s.report = json();
+	std::istringstream lines(s.run.out);
+	for (std::string line; std::getline(lines, line);)
+		if (line.rfind("amp-stream-stress:", 0) == 0)
+			std::cout << "    " << line << "\n";
+	return s;
+}
+
+size_t AmpdFixture::lines(const std::string &out, const std::string &prefix)
+{
+	size_t n = 0;
+	std::istringstream in(out);
+	for (std::string line; std::getline(in, line);)
+		n += line.rfind(prefix, 0) == 0;
+	return n;
+}
+
+bool AmpdFixture::waitLines(Process &p, const std::string &prefix, size_t count, std::chrono::milliseconds deadline)
+{
+	return p.readUntil([&](const std::string &out) { return lines(out, prefix) >= count; }, deadline);
+}
+
+std::set<std::string> AmpdFixture::endpointNodes() const
+{
+	std::set<std::string> nodes;
+	for (const auto &name : test::listDir(sim_.root() + "/dev"))
+		if (name.size() > 5 && name.rfind("rpmsg", 0) == 0 &&
+		    std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+			nodes.insert(name);
+	return nodes;
+}
+
+size_t AmpdFixture::ampdFds() const
+{
+	const std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
+	const std::string sys = sim_.root() + "/sys/", firmware = sim_.root() + "/lib/firmware/";
+	size_t n = 0;
+	for (const auto &fd : test::listDir(dir)) {
+		char target[512] = {};
+		ssize_t len = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
+		std::string_view t(target, len > 0 ? size_t(len) : 0);
+		n += !t.starts_with(sys) && !t.starts_with(firmware);
+	}
+	return n;
+}
+
+std::string AmpdFixture::ampdFdList() const
+{
+	std::string list;
+	const std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
+	for (const auto &fd : test::listDir(dir)) {
+		char target[512] = {};
+		ssize_t n = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
+		list += fd + " -> " + (n > 0 ? std::string(target, size_t(n)) : "?") + "\n";
+	}
+	return list;
 }
 
 std::vector<std::pair<std::string, std::string>> stateEvents(const std::string &stream)

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -107,6 +108,35 @@ protected:
 	std::string sysFirmware() const { return attr("firmware"); }
 	std::string attr(const std::string &name) const;
 	std::string simStatus();
+
+	// amp-stream-stress (tests/e2e/stress) on `remote`'s demo channel, its
+	// report as JSON on stdout, `--timeout` seconds (args may add more).
+	Process stressAsync(const std::vector<std::string> &args, const std::string &remote = kRemote,
+			    int timeoutSeconds = 120, SpawnOptions options = {});
+	Process stressAsync(const std::vector<std::string> &args, SpawnOptions options)
+	{
+		return stressAsync(args, kRemote, 120, std::move(options));
+	}
+	struct Stress {
+		RunResult run;
+		json report; // null when none was printed
+		const json &stream(size_t i) const { return report["streams"][i]; }
+		std::string describe() const { return run.describe(); }
+	};
+	// Its exit and report; the summary line goes to the test log.
+	static Stress finish(Process &p, std::chrono::milliseconds deadline = 150s);
+	// Lines of `out` that start with `prefix`, and a wait for `count` of them.
+	static size_t lines(const std::string &out, const std::string &prefix);
+	static bool waitLines(Process &p, const std::string &prefix, size_t count, std::chrono::milliseconds deadline = 20s);
+	// The endpoint nodes (dev/rpmsgK) the simulated kernel has now.
+	std::set<std::string> endpointNodes() const;
+	// ampd's fds, less the sysfs attributes and firmware files it opens for
+	// one read or write (state is re-read every second): open at a baseline
+	// by chance and closed after, they made counts drop, not grow. What
+	// could leak (sockets, endpoint and control nodes, timers) is counted.
+	size_t ampdFds() const;
+	// Every fd of ampd and what it is, for a failure message.
+	std::string ampdFdList() const;
 
 	// More `ampsim run` options (e.g. a second --remote), set before SetUp().
 	std::vector<std::string> simArgs_;

@@ -155,69 +155,6 @@ protected:
 		}
 	}
 
-	// amp-stream-stress on r5-0's channel, its report as JSON on stdout.
-	Process stressAsync(const std::vector<std::string> &args)
-	{
-		std::vector<std::string> argv = {AMP_STREAM_STRESS, "--socket", socketPath_, "--remote", kRemote,
-						 "--channel", kDemoChannel, "--json", "-", "--timeout", "120"};
-		argv.insert(argv.end(), args.begin(), args.end());
-		Process p = Process::spawn(argv);
-		if (p.pid() < 0)
-			ADD_FAILURE() << "spawn amp-stream-stress: " << p.error();
-		return p;
-	}
-	struct Stress {
-		RunResult run;
-		json report; // null when none was printed
-		std::string describe() const { return run.describe(); }
-	};
-	static Stress finish(Process &p, std::chrono::milliseconds deadline = 150s)
-	{
-		Stress s{p.wait(deadline), {}};
-		s.report = parseReply(s.run.out);
-		if (!s.report.is_object() || !s.report.contains("streams"))
-			s.report = json();
-		std::istringstream lines(s.run.out);
-		for (std::string line; std::getline(lines, line);)
-			if (line.rfind("amp-stream-stress:", 0) == 0)
-				std::cout << "    " << line << "\n";
-		return s;
-	}
-	static size_t lines(const std::string &out, const std::string &prefix)
-	{
-		size_t n = 0;
-		std::istringstream in(out);
-		for (std::string line; std::getline(in, line);)
-			n += line.rfind(prefix, 0) == 0;
-		return n;
-	}
-	static bool waitLines(Process &p, const std::string &prefix, size_t count, std::chrono::milliseconds deadline = 20s)
-	{
-		return p.readUntil([&](const std::string &out) { return lines(out, prefix) >= count; }, deadline);
-	}
-
-	// The endpoint nodes (dev/rpmsgK) the simulated kernel has now.
-	std::set<std::string> endpointNodes() const
-	{
-		std::set<std::string> nodes;
-		for (const auto &name : test::listDir(sim_.root() + "/dev"))
-			if (name.size() > 5 && name.rfind("rpmsg", 0) == 0 &&
-			    std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
-				nodes.insert(name);
-		return nodes;
-	}
-	size_t ampdFds() const { return test::listDir("/proc/" + std::to_string(ampd_.pid()) + "/fd").size(); }
-	std::string ampdFdList() const
-	{
-		std::string list;
-		std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
-		for (const auto &fd : test::listDir(dir)) {
-			char target[512] = {};
-			ssize_t n = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
-			list += fd + " -> " + (n > 0 ? std::string(target, size_t(n)) : "?") + "\n";
-		}
-		return list;
-	}
 	// ampd's fds once a stream has come and gone (ampd keeps the remote's
 	// rpmsg_ctrl open while it runs).
 	size_t idleFds()

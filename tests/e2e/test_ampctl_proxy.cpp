@@ -59,8 +59,9 @@ TEST_P(AmpctlProxy, TheDemoRunsWithTheConsoleOnTheTerminalAndMakesItsFileInTheDi
 	EXPECT_NE(run.out.find("Remote>User name = 'Alice'"), std::string::npos) << run.describe();
 	EXPECT_NE(run.out.find("Remote>User age = '30'"), std::string::npos) << run.describe();
 	EXPECT_NE(run.out.find("Remote>RPC retargetting quitting ..."), std::string::npos) << run.describe();
-	if (!termLost)
+	if (!termLost) {
 		EXPECT_NE(run.err.find("the remote sent TERM"), std::string::npos) << run.describe();
+	}
 	// ampd served no proxy of its own.
 	EXPECT_EQ(daemonLog().find("proxy session"), std::string::npos) << daemonLog();
 

@@ -136,17 +136,6 @@ protected:
 		EXPECT_GE(std::stoul(sent), 10u);
 	}
 
-	Process stressAsync(const std::vector<std::string> &args)
-	{
-		std::vector<std::string> argv = {AMP_STREAM_STRESS, "--socket", socketPath_, "--remote", kRemote,
-						 "--channel", kDemoChannel, "--json", "-", "--timeout", "120"};
-		argv.insert(argv.end(), args.begin(), args.end());
-		Process p = Process::spawn(argv);
-		if (p.pid() < 0)
-			ADD_FAILURE() << "spawn amp-stream-stress: " << p.error();
-		return p;
-	}
-
 	// The demos' remotes acknowledge the shutdown word.
 	void stopAcknowledged()
 	{
@@ -274,8 +263,9 @@ TEST_P(DemosShared, AmpctlProxyBesideASilentListener)
 	// 5.10 may drop the demo's TERM with its channel (test_ampctl_proxy.cpp).
 	bool termLost = layout() == "5.10" && run.exit == kFailed && run.err.find("the stream went down") != std::string::npos;
 	ASSERT_TRUE(run.exit == kOk || termLost) << run.describe() << "\n" << daemonLog();
-	if (!termLost)
+	if (!termLost) {
 		EXPECT_NE(run.err.find("the remote sent TERM (54 requests, 0 refused"), std::string::npos) << run.describe();
+	}
 	EXPECT_NE(run.out.find("Remote>User name = 'Alice'"), std::string::npos) << run.describe();
 	EXPECT_EQ(test::readText(files + "/remote.file"), kDemoText);
 	EXPECT_EQ(test::listDir(files), std::vector<std::string>{"remote.file"});

@@ -55,64 +55,10 @@ protected:
 			 {{"policy", "on-failure"}, {"max_restarts", 1000}, {"window_ms", 60000}, {"backoff_ms", 20}, {"backoff_max_ms", 20}}}};
 	}
 
-	// amp-stream-stress on r5-0's channel, its report as JSON on stdout.
-	Process stressAsync(const std::vector<std::string> &args, SpawnOptions options = {})
-	{
-		std::vector<std::string> argv = {AMP_STREAM_STRESS, "--socket", socketPath_, "--remote", kRemote,
-						 "--channel", kDemoChannel, "--json", "-", "--timeout", "120"};
-		argv.insert(argv.end(), args.begin(), args.end());
-		Process p = Process::spawn(argv, options);
-		if (p.pid() < 0)
-			ADD_FAILURE() << "spawn amp-stream-stress: " << p.error();
-		return p;
-	}
-	struct Stress {
-		RunResult run;
-		json report; // null when none was printed
-		const json &stream(size_t i) const { return report["streams"][i]; }
-		std::string describe() const { return run.describe(); }
-	};
-	static Stress finish(Process &p, std::chrono::milliseconds deadline = 150s)
-	{
-		Stress s{p.wait(deadline), {}};
-		s.report = parseReply(s.run.out);
-		if (!s.report.is_object() || !s.report.contains("streams"))
-			s.report = json();
-		// The summary line, for the test log: throughput and losses.
-		std::istringstream lines(s.run.out);
-		for (std::string line; std::getline(lines, line);)
-			if (line.rfind("amp-stream-stress:", 0) == 0)
-				std::cout << "    " << line << "\n";
-		return s;
-	}
 	Stress stress(const std::vector<std::string> &args, std::chrono::milliseconds deadline = 150s)
 	{
 		Process p = stressAsync(args);
 		return finish(p, deadline);
-	}
-	// Lines of the tool's stdout that start with `prefix`.
-	static size_t lines(const std::string &out, const std::string &prefix)
-	{
-		size_t n = 0;
-		std::istringstream in(out);
-		for (std::string line; std::getline(in, line);)
-			n += line.rfind(prefix, 0) == 0;
-		return n;
-	}
-	static bool waitLines(Process &p, const std::string &prefix, size_t count, std::chrono::milliseconds deadline = 20s)
-	{
-		return p.readUntil([&](const std::string &out) { return lines(out, prefix) >= count; }, deadline);
-	}
-
-	// The endpoint nodes (dev/rpmsgK) the simulated kernel has now.
-	std::set<std::string> endpointNodes() const
-	{
-		std::set<std::string> nodes;
-		for (const auto &name : test::listDir(sim_.root() + "/dev"))
-			if (name.size() > 5 && name.rfind("rpmsg", 0) == 0 &&
-			    std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
-				nodes.insert(name);
-		return nodes;
 	}
 	// ampd's fds with no stream open, once one has been: ampd keeps the
 	// remote's rpmsg_ctrl open until it stops.
@@ -138,35 +84,6 @@ protected:
 			return true;
 		}
 		return false;
-	}
-	// ampd's open file descriptors.
-	// ampd's fds, less the sysfs attributes and firmware files it opens for
-	// one read or write (state is re-read every second): open at a baseline
-	// by chance and closed after, they made the count drop, not grow. What
-	// could leak (sockets, endpoint and control nodes, timers) is counted.
-	size_t ampdFds() const
-	{
-		const std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
-		const std::string sys = sim_.root() + "/sys/", firmware = sim_.root() + "/lib/firmware/";
-		size_t n = 0;
-		for (const auto &fd : test::listDir(dir)) {
-			char target[512] = {};
-			ssize_t len = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
-			std::string_view t(target, len > 0 ? size_t(len) : 0);
-			n += !t.starts_with(sys) && !t.starts_with(firmware);
-		}
-		return n;
-	}
-	std::string ampdFdList() const
-	{
-		std::string list;
-		std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
-		for (const auto &fd : test::listDir(dir)) {
-			char target[512] = {};
-			ssize_t n = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
-			list += fd + " -> " + (n > 0 ? std::string(target, size_t(n)) : "?") + "\n";
-		}
-		return list;
 	}
 	// Something ampd does after a client's request returned (closing an
 	// endpoint, an fd): checked until it holds or the deadline passes.

@@ -164,23 +164,6 @@ protected:
 		return true;
 	}
 
-	Process stressAsync(const std::string &remote, const std::vector<std::string> &args)
-	{
-		std::vector<std::string> argv = {AMP_STREAM_STRESS, "--socket", socketPath_, "--remote", remote,
-						 "--channel", kDemoChannel, "--json", "-", "--timeout", "3600"};
-		argv.insert(argv.end(), args.begin(), args.end());
-		Process p = Process::spawn(argv);
-		if (p.pid() < 0)
-			ADD_FAILURE() << "spawn amp-stream-stress: " << p.error();
-		return p;
-	}
-	static size_t lines(const std::string &out, const std::string &prefix)
-	{
-		size_t n = 0;
-		for (size_t at = out.find('\n' + prefix); at != std::string::npos; at = out.find('\n' + prefix, at + 1))
-			n++;
-		return n + (out.rfind(prefix, 0) == 0);
-	}
 	static json report(const RunResult &r)
 	{
 		json j = parseReply(r.out);
@@ -189,15 +172,6 @@ protected:
 			if (line.rfind("amp-stream-stress:", 0) == 0)
 				std::cout << "    " << line << "\n";
 		return j.is_object() && j.contains("streams") ? j : json();
-	}
-	std::set<std::string> endpointNodes() const
-	{
-		std::set<std::string> nodes;
-		for (const auto &name : test::listDir(sim_.root() + "/dev"))
-			if (name.size() > 5 && name.rfind("rpmsg", 0) == 0 &&
-			    std::all_of(name.begin() + 5, name.end(), [](char c) { return c >= '0' && c <= '9'; }))
-				nodes.insert(name);
-		return nodes;
 	}
 	std::string fdList(pid_t pid) const
 	{
@@ -259,8 +233,9 @@ protected:
 	{
 		auto t0 = std::chrono::steady_clock::now();
 		// 16 streams, a Client each, sizes 1..496, 32 in flight each.
-		Process traffic = stressAsync(kRemote, {"--streams", "16", "--messages", std::to_string(messages), "--min-size",
-							"1", "--max-size", "496", "--window", "32"});
+		Process traffic = stressAsync({"--streams", "16", "--messages", std::to_string(messages), "--min-size", "1", "--max-size",
+					"496", "--window", "32"},
+				       kRemote, 3600);
 		// The cycles split evenly between the cycled remotes.
 		const size_t n = kCycled.size();
 		std::vector<unsigned> share(n, cycles / unsigned(n));
@@ -269,9 +244,9 @@ protected:
 		// direct; at least 6 bytes, so a loss at a down is counted exactly.
 		std::vector<Process> followers;
 		for (size_t i = 0; i < n; ++i) {
-			followers.push_back(stressAsync(kCycled[i], {"--streams", "2", "--direct=1", "--reattach", "--window", "8",
-								     "--min-size", "6", "--until-signal", "--expect-downs",
-								     std::to_string(share[i]), "--events"}));
+			followers.push_back(stressAsync({"--streams", "2", "--direct=1", "--reattach", "--window", "8", "--min-size",
+							 "6", "--until-signal", "--expect-downs", std::to_string(share[i]), "--events"},
+							kCycled[i], 3600));
 			ASSERT_TRUE(followers[i].readUntil([](const std::string &out) { return lines(out, "started") >= 1; }, 60s))
 				<< followers[i].out() << followers[i].err();
 		}
