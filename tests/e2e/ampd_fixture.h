@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -137,6 +138,13 @@ protected:
 	size_t ampdFds() const;
 	// Every fd of ampd and what it is, for a failure message.
 	std::string ampdFdList() const;
+	// Something ampd does after a request returned (closing an endpoint,
+	// an fd) raises no event the test can wait on: test::waitUntil, with a
+	// deadline for ampd under the sanitizers.
+	static bool eventually(const std::function<bool()> &pred, std::chrono::milliseconds deadline = 10s)
+	{
+		return test::waitUntil(pred, deadline);
+	}
 
 	// More `ampsim run` options (e.g. a second --remote), set before SetUp().
 	std::vector<std::string> simArgs_;

@@ -173,18 +173,6 @@ protected:
 		size_t at = status->find("VmRSS:");
 		return at == std::string::npos ? -1 : std::strtol(status->c_str() + at + 6, nullptr, 10);
 	}
-	// Something ampd does after a request returned (closing an endpoint,
-	// an fd): checked until it holds or the deadline passes.
-	template <typename Pred> static bool eventually(Pred pred, std::chrono::milliseconds deadline = 10s)
-	{
-		auto end = std::chrono::steady_clock::now() + deadline;
-		while (!pred()) {
-			if (std::chrono::steady_clock::now() >= end)
-				return pred();
-			std::this_thread::sleep_for(5ms);
-		}
-		return true;
-	}
 	// How long `ampctl status` takes to answer now.
 	std::chrono::milliseconds statusLatency(int *exit = nullptr)
 	{

@@ -85,18 +85,6 @@ protected:
 		}
 		return false;
 	}
-	// Something ampd does after a client's request returned (closing an
-	// endpoint, an fd): checked until it holds or the deadline passes.
-	template <typename Pred> static bool eventually(Pred pred, std::chrono::milliseconds deadline = 10s)
-	{
-		auto end = std::chrono::steady_clock::now() + deadline;
-		while (!pred()) {
-			if (std::chrono::steady_clock::now() >= end)
-				return pred();
-			std::this_thread::sleep_for(5ms);
-		}
-		return true;
-	}
 
 	// Every stream of a run that saw the remote go away `downs` times:
 	// reattached ones came back and finished their share, the others ended

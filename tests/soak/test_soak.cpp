@@ -312,8 +312,9 @@ TEST_F(Soak, MillionMessagesAndThousandCyclesLoseNothingAndLeakNothing)
 	round(std::max<uint64_t>(messages / 20, 16000), std::max(cycles / 20, 20u), warm);
 	if (HasFatalFailure())
 		return;
-	// ampd closes a stream's fds once the client's are gone: wait until its
-	// fd count has settled (two equal reads 200 ms apart).
+	// ampd closes a stream's fds once the client's hangup reaches its loop;
+	// nothing tells the test when that was, so wait until its fd count has
+	// settled (two equal reads 200 ms apart, 10 s at most).
 	auto settled = [](pid_t pid) {
 		size_t last = Footprint::of(pid).fds;
 		for (int i = 0; i < 50; ++i) {
