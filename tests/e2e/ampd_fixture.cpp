@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <poll.h>
 #include <sched.h>
 #include <sstream>
@@ -393,6 +394,58 @@ size_t AmpdFixture::ampdFds() const
 		n += !t.starts_with(sys) && !t.starts_with(firmware);
 	}
 	return n;
+}
+
+AmpdFixture::ClientSockets AmpdFixture::ampdClientSockets() const
+{
+	// /proc/net/unix: "Num RefCount Protocol Flags Type St Inode [Path]".
+	// A connection accepted on ampd's socket carries the socket's path; a
+	// stream socket, one end of a socketpair, has none. Both are connected
+	// (St 03) SOCK_SEQPACKET (Type 0005); the listener is St 01.
+	std::map<std::string, bool> connected; // inode -> has a path
+	std::istringstream table(test::readText("/proc/net/unix").value_or(""));
+	std::string line;
+	std::getline(table, line);
+	while (std::getline(table, line)) {
+		std::istringstream fields(line);
+		std::string num, refs, protocol, flags, type, st, inode, path;
+		fields >> num >> refs >> protocol >> flags >> type >> st >> inode >> path;
+		if (type == "0005" && st == "03")
+			connected[inode] = !path.empty();
+	}
+	ClientSockets sockets;
+	const std::string dir = "/proc/" + std::to_string(ampd_.pid()) + "/fd/";
+	for (const auto &fd : test::listDir(dir)) {
+		char target[512] = {};
+		ssize_t len = ::readlink((dir + fd).c_str(), target, sizeof target - 1);
+		std::string_view t(target, len > 0 ? size_t(len) : 0);
+		if (!t.starts_with("socket:[") || !t.ends_with("]"))
+			continue;
+		auto it = connected.find(std::string(t.substr(8, t.size() - 9)));
+		if (it != connected.end())
+			(it->second ? sockets.connections : sockets.streams)++;
+	}
+	return sockets;
+}
+
+size_t AmpdFixture::settledFds(size_t streams, size_t connections)
+{
+	bool settled = eventually([&] {
+		ClientSockets now = ampdClientSockets();
+		return now.connections == connections && now.streams == streams;
+	});
+	EXPECT_TRUE(settled) << "ampd's client sockets did not settle at " << streams << " streams and " << connections
+			     << " connections:\n"
+			     << ampdFdList();
+	return ampdFds();
+}
+
+size_t AmpdFixture::idleFds(size_t connections)
+{
+	RunResult warm = ampctl({"send", kRemote, kDemoChannel, "warm-up", "--reply"});
+	EXPECT_EQ(warm.exit, kOk) << warm.describe();
+	EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
+	return settledFds(0, connections);
 }
 
 std::string AmpdFixture::ampdFdList() const

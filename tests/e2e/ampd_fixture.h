@@ -136,6 +136,21 @@ protected:
 	// by chance and closed after, they made counts drop, not grow. What
 	// could leak (sockets, endpoint and control nodes, timers) is counted.
 	size_t ampdFds() const;
+	// Of those, the client connections ampd accepted on its socket and the
+	// stream sockets it made (socketpairs): both are closed after the
+	// request or stream that used them is over (a deferred close, after the
+	// reply or the endpoint's removal a test waits on).
+	struct ClientSockets {
+		size_t connections = 0, streams = 0;
+	};
+	ClientSockets ampdClientSockets() const;
+	// ampd's fds once exactly `streams` stream sockets and `connections`
+	// client connections (the test's own Clients) remain: a baseline no
+	// closing client inflates.
+	size_t settledFds(size_t streams = 0, size_t connections = 0);
+	// ampd's fds with no stream open, once one has come and gone (ampd
+	// keeps the remote's rpmsg_ctrl open until the remote stops).
+	size_t idleFds(size_t connections = 0);
 	// Every fd of ampd and what it is, for a failure message.
 	std::string ampdFdList() const;
 	// Something ampd does after a request returned (closing an endpoint,

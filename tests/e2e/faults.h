@@ -155,15 +155,6 @@ protected:
 		}
 	}
 
-	// ampd's fds once a stream has come and gone (ampd keeps the remote's
-	// rpmsg_ctrl open while it runs).
-	size_t idleFds()
-	{
-		RunResult warm = ampctl({"send", kRemote, kDemoChannel, "warm-up", "--reply"});
-		EXPECT_EQ(warm.exit, kOk) << warm.describe();
-		EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
-		return ampdFds();
-	}
 	// ampd's resident memory, kB (VmRSS).
 	long ampdRssKb() const
 	{

@@ -176,12 +176,12 @@ TEST_P(Faults, ChannelFlappingWithStreamsOpen)
 {
 	ASSERT_TRUE(startEcho());
 	EventWatch events = watch();
-	const size_t fdsIdle = idleFds();
+	const size_t fdsIdle = idleFds(1);
 	constexpr int kFlaps = 10;
 	Process p = stressAsync({"--streams", "4", "--direct=2", "--reattach", "--window", "8", "--min-size", "6",
 				 "--until-signal", "--expect-downs", std::to_string(kFlaps), "--events"});
 	ASSERT_TRUE(waitLines(p, "started", 1)) << p.out();
-	const size_t fdsOpen = ampdFds();
+	const size_t fdsOpen = settledFds(4, 1);
 	auto t0 = std::chrono::steady_clock::now();
 	for (int k = 1; k <= kFlaps; ++k) {
 		simCtl({"unannounce", "0"});

@@ -186,7 +186,7 @@ TEST_P(DaemonFaults, ClientsThatLeaveMidRequest)
 {
 	ASSERT_TRUE(startEcho());
 	ASSERT_EQ(ampctl({"stop", kRemote}).exit, kOk);
-	const size_t fdsBefore = ampdFds();
+	const size_t fdsBefore = settledFds();
 
 	// Half a request, then gone. On SOCK_SEQPACKET a packet arrives whole
 	// or not at all, so "half" is a packet cut short: it is refused
@@ -265,7 +265,7 @@ TEST_P(DaemonFaults, AThousandClientsAtOnce)
 	}
 	ASSERT_GE(lim.rlim_cur, 1100u) << "need 1000 fds";
 	ASSERT_TRUE(startEcho());
-	const size_t fdsBefore = ampdFds();
+	const size_t fdsBefore = settledFds();
 	constexpr int kClients = 1000, kThreads = 8;
 	std::vector<int> fds(kClients, -1);
 	std::atomic<int> refusedAtConnect{0};

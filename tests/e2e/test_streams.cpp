@@ -60,15 +60,6 @@ protected:
 		Process p = stressAsync(args);
 		return finish(p, deadline);
 	}
-	// ampd's fds with no stream open, once one has been: ampd keeps the
-	// remote's rpmsg_ctrl open until it stops.
-	size_t idleFds()
-	{
-		RunResult warm = ampctl({"send", kRemote, kDemoChannel, "warm-up", "--reply"});
-		EXPECT_EQ(warm.exit, kOk) << warm.describe();
-		EXPECT_TRUE(eventually([&] { return endpointNodes().empty(); }));
-		return ampdFds();
-	}
 	// The messages ampd had read from the endpoint of its stream `id` when
 	// the stream went down, from its log ("... down (...): endpoint rpmsgK
 	// closed after N messages out, M in").
@@ -247,13 +238,13 @@ TEST_P(Streams, HundredStopStartCyclesLeakNoFdsNorEndpoints)
 	auto connected = Client::connect(socketPath_, "e2e-cycles");
 	ASSERT_TRUE(connected) << connected.error().message();
 	std::optional<Client> client(std::move(*connected));
-	const size_t fdsIdle = idleFds();
+	const size_t fdsIdle = idleFds(1);
 	// Four streams that stay (reattach), one of them direct, traffic
 	// flowing all along.
 	Process p = stressAsync({"--streams", "4", "--direct=1", "--reattach", "--window", "8", "--min-size", "6",
 				 "--until-signal", "--expect-downs", "100", "--events"});
 	ASSERT_TRUE(waitLines(p, "started", 1)) << p.out();
-	const size_t fdsOpen = ampdFds();
+	const size_t fdsOpen = settledFds(4, 1);
 	EXPECT_EQ(endpointNodes().size(), 4u);
 
 	auto t0 = std::chrono::steady_clock::now();
@@ -297,7 +288,7 @@ TEST_P(Streams, CrashCyclesLeakNoFdsNorEndpoints)
 	ASSERT_EQ(sim_.ctl({"crash", "0"}), 0);
 	ASSERT_TRUE(waitLines(p, "up ", 2)) << p.out();
 	EXPECT_TRUE(eventually([&] { return endpointNodes().size() == 2; }));
-	const size_t fdsTwo = ampdFds();
+	const size_t fdsTwo = settledFds(2);
 	for (int k = 2; k <= 5; ++k) {
 		ASSERT_EQ(sim_.ctl({"crash", "0"}), 0);
 		ASSERT_TRUE(waitLines(p, "up ", 2 * size_t(k))) << "crash " << k << "\n" << p.out();
@@ -324,7 +315,7 @@ TEST_P(Streams, AKilledClientsEndpointGoesTheOthersGoOn)
 	Process others = stressAsync({"--streams", "3", "--until-signal", "--window", "8"});
 	ASSERT_TRUE(waitLines(others, "started", 1)) << others.out();
 	const std::set<std::string> before = endpointNodes();
-	const size_t fdsBefore = ampdFds();
+	const size_t fdsBefore = settledFds(3);
 	ASSERT_EQ(before.size(), 3u);
 	Process victim = stressAsync({"--streams", "1", "--until-signal", "--window", "64"});
 	ASSERT_TRUE(waitLines(victim, "started", 1)) << victim.out();

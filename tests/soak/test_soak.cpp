@@ -312,22 +312,13 @@ TEST_F(Soak, MillionMessagesAndThousandCyclesLoseNothingAndLeakNothing)
 	round(std::max<uint64_t>(messages / 20, 16000), std::max(cycles / 20, 20u), warm);
 	if (HasFatalFailure())
 		return;
-	// ampd closes a stream's fds once the client's hangup reaches its loop;
-	// nothing tells the test when that was, so wait until its fd count has
-	// settled (two equal reads 200 ms apart, 10 s at most).
-	auto settled = [](pid_t pid) {
-		size_t last = Footprint::of(pid).fds;
-		for (int i = 0; i < 50; ++i) {
-			std::this_thread::sleep_for(200ms);
-			size_t now = Footprint::of(pid).fds;
-			if (now == last)
-				return;
-			last = now;
-		}
-	};
-	settled(ampd_.pid());
-	const Footprint ampdStart = Footprint::of(ampd_.pid()), simStart = Footprint::of(sim_.pid());
-	const std::string ampdFdsStart = fdList(ampd_.pid());
+	// ampd closes a stream's fds once the client's hangup reaches its loop:
+	// the baseline is taken once no client socket is left. ampd's fds are
+	// counted without the sysfs files it opens for one read (ampdFds()).
+	Footprint ampdStart = Footprint::of(ampd_.pid());
+	ampdStart.fds = settledFds();
+	const Footprint simStart = Footprint::of(sim_.pid());
+	const std::string ampdFdsStart = ampdFdList();
 
 	Round soak;
 	round(messages, cycles, soak);
@@ -335,8 +326,10 @@ TEST_F(Soak, MillionMessagesAndThousandCyclesLoseNothingAndLeakNothing)
 		return;
 	// The fds must come back to what they were (the close of the last
 	// stream's may still be on its way).
-	test::waitUntil([&] { return Footprint::of(ampd_.pid()).fds == ampdStart.fds; }, 10s);
-	const Footprint ampdEnd = Footprint::of(ampd_.pid()), simEnd = Footprint::of(sim_.pid());
+	test::waitUntil([&] { return ampdFds() == ampdStart.fds; }, 10s);
+	Footprint ampdEnd = Footprint::of(ampd_.pid());
+	ampdEnd.fds = ampdFds();
+	const Footprint simEnd = Footprint::of(sim_.pid());
 
 	std::cout << "    soak: " << soak.messages << " messages over 16 streams on " << kRemote << ", " << soak.cycles
 		  << " stop/start cycles (" << testing::PrintToString(kCycled) << ", 2 reattached streams each), " << std::fixed
@@ -354,7 +347,7 @@ TEST_F(Soak, MillionMessagesAndThousandCyclesLoseNothingAndLeakNothing)
 	RecordProperty("ampd_rss_kb", std::to_string(ampdStart.rssKb) + "->" + std::to_string(ampdEnd.rssKb));
 	RecordProperty("ampd_fds", std::to_string(ampdStart.fds) + "->" + std::to_string(ampdEnd.fds));
 
-	EXPECT_EQ(ampdEnd.fds, ampdStart.fds) << "before:\n" << ampdFdsStart << "now:\n" << fdList(ampd_.pid());
+	EXPECT_EQ(ampdEnd.fds, ampdStart.fds) << "before:\n" << ampdFdsStart << "now:\n" << ampdFdList();
 	EXPECT_EQ(simEnd.fds, simStart.fds) << "ampsim's fds\n" << fdList(sim_.pid());
 	EXPECT_LE(ampdEnd.rssKb - ampdStart.rssKb, kRssSlackKb) << describe("ampd", ampdStart, ampdEnd);
 	EXPECT_LE(simEnd.rssKb - simStart.rssKb, kSimRssSlackKb) << describe("ampsim", simStart, simEnd);
