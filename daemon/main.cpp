@@ -70,6 +70,7 @@ int run(const Options &opt)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, nullptr);
 	signal(SIGPIPE, SIG_IGN);
 	// Every stream holds two fds (its socket and its endpoint) and every
@@ -134,7 +135,15 @@ int run(const Options &opt)
 	};
 	auto term = (*loop)->addSignal(SIGTERM, onSignal);
 	auto intr = (*loop)->addSignal(SIGINT, onSignal);
-	if (!term || !intr) {
+	// An administrator's `kill -HUP` by habit must not end the daemon that
+	// owns the cores (systemd counts death by SIGHUP as a clean exit: no
+	// restart). Changes to the configuration take a restart, which adopts
+	// the running remotes.
+	auto hup = (*loop)->addSignal(SIGHUP, [&] {
+		log::control()->warn("SIGHUP: ampd does not reload \"{}\"; restart it to apply changes (running remotes are adopted)",
+				     opt.config);
+	});
+	if (!term || !intr || !hup) {
 		log::control()->critical("cannot handle signals");
 		return 1;
 	}

@@ -322,6 +322,25 @@ TEST_P(DaemonFaults, AThousandClientsAtOnce)
 	EXPECT_LT(statusLatency(), 5s);
 }
 
+// --- a stray SIGHUP ---------------------------------------------------------
+
+// `kill -HUP` is how many daemons are told to reload; ampd does not reload,
+// and a SIGHUP must not end it (systemd would count that a clean exit and
+// not restart it): it says so and goes on serving, the remote untouched.
+TEST_P(DaemonFaults, ASighupIsLoggedAndChangesNothing)
+{
+	ASSERT_TRUE(startEcho());
+	const unsigned bootsBefore = boots();
+	ASSERT_TRUE(ampd_.signal(SIGHUP));
+	ASSERT_TRUE(eventually([&] { return daemonLog().find("SIGHUP: ampd does not reload") != std::string::npos; }))
+		<< daemonLog();
+	EXPECT_TRUE(ampd_.running());
+	RunResult send = ampctl({"send", kRemote, kDemoChannel, "after-hup", "--reply"});
+	EXPECT_EQ(send.exit, kOk) << send.describe();
+	EXPECT_EQ(sysState(), "running");
+	EXPECT_EQ(boots(), bootsBefore);
+}
+
 // --- a gigabyte of junk -----------------------------------------------------
 
 // One client sends 1 GiB of junk in 64 KiB packets (and some oversize
