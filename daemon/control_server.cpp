@@ -138,7 +138,8 @@ std::string describe(const PeerCredentials &p)
 } // namespace
 
 ControlServer::ControlServer(EventLoop &loop, Manager &manager, const Config &config, SysfsRoot root, ServerLimits limits)
-	: loop_(loop), manager_(manager), config_(config), root_(std::move(root)), limits_(limits)
+	: loop_(loop), manager_(manager), config_(config), root_(std::move(root)), limits_(limits),
+	  self_(std::make_shared<ControlServer *>(this))
 {
 }
 
@@ -326,6 +327,46 @@ Remote *ControlServer::remoteFor(Session &s, const protocol::Request &request, c
 	return r;
 }
 
+// Reading and checking an image (up to 256 MiB) is the worker's job, so the
+// loop serves everyone else meanwhile; it queues behind a start's write, as
+// a start of that image would.
+void ControlServer::inspect(Session &s, protocol::RequestId id, const std::string &firmware)
+{
+	using namespace protocol;
+	const bool byPath = !firmware.empty() && firmware[0] == '/';
+	// ampd runs as root: a path would let anyone probe any file. `ampctl
+	// firmware inspect FILE` reads it locally.
+	if (byPath && s.peer.uid != 0) {
+		respond(s.id, failure(id, RequestType::Inspect,
+				      Error{EPERM, "only root may inspect a file by path; give a firmware name, or run "
+						   "`ampctl firmware inspect FILE`"}));
+		return;
+	}
+	manager_.worker().submit([root = root_, firmware, byPath, sid = s.id, id,
+				  weak = std::weak_ptr<ControlServer *>(self_)]() -> std::function<void()> {
+		Result<InspectReply> reply = unexpected(EINVAL, "");
+		if (byPath) {
+			auto report = kernel::inspectFirmwareFile(root, firmware.substr(1), kernel::inspectOptionsFor(root));
+			reply = report ? Result<InspectReply>(toInspectReply(firmware, *report))
+				       : Result<InspectReply>(unexpected(std::move(report).error()));
+		} else {
+			// As a start would meet it: the same search, the same kernel.
+			auto found = kernel::inspectFirmwareByName(root, firmware);
+			reply = found ? Result<InspectReply>(toInspectReply("/" + found->location.rel, found->report))
+				      : Result<InspectReply>(unexpected(std::move(found).error()));
+		}
+		return [weak, sid, id, reply = std::move(reply)] {
+			auto alive = weak.lock();
+			if (!alive)
+				return;
+			if (reply)
+				(*alive)->respond(sid, Response{id, RequestType::Inspect, *reply});
+			else
+				(*alive)->respond(sid, failure(id, RequestType::Inspect, reply.error()));
+		};
+	});
+}
+
 void ControlServer::handle(Session &s, const protocol::Request &request)
 {
 	using namespace protocol;
@@ -383,23 +424,7 @@ void ControlServer::handle(Session &s, const protocol::Request &request)
 				}
 				ok(Ack{});
 			} else if constexpr (std::is_same_v<T, Inspect>) {
-				if (!body.firmware.empty() && body.firmware[0] == '/') {
-					// ampd runs as root: a path would let anyone probe any
-					// file. `ampctl firmware inspect FILE` reads it locally.
-					if (s.peer.uid != 0)
-						return fail(Error{EPERM, "only root may inspect a file by path; give a firmware name, or "
-									 "run `ampctl firmware inspect FILE`"});
-					auto report = kernel::inspectFirmwareFile(root_, body.firmware.substr(1),
-										  kernel::inspectOptionsFor(root_));
-					if (!report)
-						return fail(report.error());
-					return ok(toInspectReply(body.firmware, *report));
-				}
-				// As a start would meet it: the same search, the same kernel.
-				auto found = kernel::inspectFirmwareByName(root_, body.firmware);
-				if (!found)
-					return fail(found.error());
-				ok(toInspectReply("/" + found->location.rel, found->report));
+				inspect(s, id, body.firmware);
 			} else if constexpr (std::is_same_v<T, Channels>) {
 				ChannelsReply reply;
 				if (body.remote) {

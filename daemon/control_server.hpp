@@ -82,6 +82,7 @@ private:
 	void flush(Session &s);
 	void closeSession(uint64_t id, const std::string &why);
 	Remote *remoteFor(Session &s, const protocol::Request &request, const std::string &name, bool control);
+	void inspect(Session &s, protocol::RequestId id, const std::string &firmware);
 
 	EventLoop &loop_;
 	Manager &manager_;
@@ -98,6 +99,7 @@ private:
 	std::map<uint64_t, std::unique_ptr<Session>> sessions_;
 	std::vector<uint64_t> doomed_; // closed from inside their own callback
 	EventSource reaper_;
+	std::shared_ptr<ControlServer *> self_; // weak copies tell a worker's reply whether we are still here
 };
 
 } // namespace amp::daemon

@@ -56,6 +56,9 @@ public:
 	// callback found the endpoint dead.
 	void pokeSoon(const std::string &alias);
 
+	// The thread for calls that may block (sysfs writes, reading images).
+	BlockingWorker &worker() { return worker_; }
+
 private:
 	void rescanRemotes();
 	void onUevent();

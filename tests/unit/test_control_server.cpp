@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <future>
 
 #include "blocking_worker.hpp"
 #include "control_server.hpp"
@@ -179,6 +180,37 @@ TEST_F(ControlServerTest, InspectByNameFindsTheFirmwareUnderTheRoot)
 	EXPECT_EQ(errorCode(exchange(fd, R"({"type":"inspect","id":2,"firmware":"missing.elf"})")), "ENOENT");
 	EXPECT_EQ(errorCode(exchange(fd, R"({"type":"inspect","id":3,"firmware":"../../etc/passwd"})")), "EINVAL");
 	close(fd);
+}
+
+// An image is read on the worker: while that is busy (here: a job held until
+// the test lets it go, as a start's write stuck in the kernel would be), the
+// inspect waits and other clients are answered.
+TEST_F(ControlServerTest, InspectIsTheWorkersAndOthersAreServedMeanwhile)
+{
+	serve();
+	std::filesystem::create_directories(dir_ + "/lib/firmware");
+	FILE *f = fopen((dir_ + "/lib/firmware/junk.elf").c_str(), "w");
+	fputs("this is not an ELF file", f);
+	fclose(f);
+	std::promise<void> release;
+	std::shared_future<void> gate = release.get_future().share();
+	worker_->submit([gate]() -> std::function<void()> {
+		gate.wait();
+		return [] {};
+	});
+	int inspector = connectClient();
+	int other = connectClient();
+	const std::string req = R"({"type":"inspect","id":1,"firmware":"junk.elf"})";
+	ASSERT_EQ(send(inspector, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+	EXPECT_TRUE(exchange(other, R"({"type":"status","id":2})").ok());
+	EXPECT_FALSE(pump([&] { return readable(inspector); }, 50ms)) << "the inspect was answered with the worker busy";
+	release.set_value();
+	auto r = receive(inspector);
+	ASSERT_TRUE(r.ok()) << errorCode(r);
+	EXPECT_EQ(r.id, 1u);
+	EXPECT_EQ(std::get<protocol::InspectReply>(r.body).path, "/lib/firmware/junk.elf");
+	close(inspector);
+	close(other);
 }
 
 TEST_F(ControlServerTest, AClientThatNeverReadsIsDroppedAlone)
