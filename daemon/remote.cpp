@@ -776,7 +776,13 @@ void Remote::beginStop(bool graceful, const std::string &reason)
 }
 
 // A short-lived endpoint of our own: the remote's teardown does not care
-// who asked, and no client's stream is involved.
+// who asked, and no client's stream is involved. It is closed, never
+// destroyed: the message makes the remote tear its channel down at once,
+// and on 5.10 the endpoint hangs off that channel, so a DESTROY_EPT
+// after the send races the kernel's own removal of the node (a second
+// device_del: an oops). Closing releases the kernel's endpoint and its
+// address; the node goes with the channel (5.10) or with the stop that
+// follows (5.15+).
 Result<void> Remote::sendShutdownMessage(const kernel::RpmsgChannel &channel)
 {
 	auto node = kernel::findControlNode(ctx_.root, channel);
@@ -790,8 +796,6 @@ Result<void> Remote::sendShutdownMessage(const kernel::RpmsgChannel &channel)
 		return unexpected(ept.error());
 	const auto &bytes = config_->shutdown->bytes;
 	auto sent = ept->send(bytes);
-	// Destroy before the remote can go: DESTROY_EPT after a stop oopses on 6.1.
-	(void)ept->destroy();
 	ctrl->close();
 	if (!sent)
 		return unexpected(sent.error());
