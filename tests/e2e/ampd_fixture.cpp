@@ -316,6 +316,32 @@ void AmpdFixture::installFirmware(const std::string &name, const std::string &ap
 	sim_.installFirmware(name, test::makeFirmware(app, extra));
 }
 
+bool AmpdFixture::startEcho(const json &remote, const json &top)
+{
+	writeConfig(config(remote, top));
+	if (!startDaemon())
+		return false;
+	RunResult start = ampctl({"start", kRemote, "--firmware", kMultiEcho});
+	EXPECT_EQ(start.exit, kOk) << start.describe();
+	return start.exit == kOk;
+}
+
+void AmpdFixture::boot(const std::string &firmware)
+{
+	RunResult start = ampctl({"start", kRemote, "--firmware", firmware});
+	ASSERT_EQ(start.exit, kOk) << start.describe();
+}
+
+Matrix matrixProduct(const Matrix &a, const Matrix &b)
+{
+	Matrix p(6, std::vector<std::uint64_t>(6, 0));
+	for (int r = 0; r < 6; ++r)
+		for (int c = 0; c < 6; ++c)
+			for (int k = 0; k < 6; ++k)
+				p[r][c] += a[r][k] * b[k][c];
+	return p;
+}
+
 std::string AmpdFixture::attr(const std::string &name) const
 {
 	auto text = test::readText(sim_.rproc(0) + "/" + name);

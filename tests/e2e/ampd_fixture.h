@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -32,6 +33,9 @@ inline const std::string kMatmul = "image_matrix_multiply";
 inline const std::string kRpc = "image_rpc_demo";
 inline const std::string kDemoChannel = "rpmsg-openamp-demo-channel";
 inline const std::string kRemote = "r5-0";
+// The OpenAMP echo replies to the first Linux address it heard from; this
+// one answers each sender, as a remote serving several clients does.
+inline const std::string kMultiEcho = "image_echo_multi";
 
 // Called once from main(), before any thread: a private network namespace
 // (ampsim's udev-format uevents reach our ampd and nobody else) and a private
@@ -104,6 +108,12 @@ protected:
 
 	// `ampsim mkfw --app APP [extra]` installed as lib/firmware/NAME.
 	void installFirmware(const std::string &name, const std::string &app, const std::vector<std::string> &extra = {});
+	// kMultiEcho, the echo that answers each sender.
+	void installMultiEcho() { installFirmware(kMultiEcho, "echo", {"--reply-to-sender"}); }
+	// ampd on this configuration, r5-0 running kMultiEcho.
+	bool startEcho(const json &remote = json::object(), const json &top = json::object());
+	// `ampctl start r5-0 --firmware FIRMWARE`, which must succeed.
+	void boot(const std::string &firmware);
 	// remoteproc0's attributes as the kernel shows them (without the newline).
 	std::string sysState() const { return attr("state"); }
 	std::string sysFirmware() const { return attr("firmware"); }
@@ -175,6 +185,23 @@ class AmpdTest : public AmpdFixture, public ::testing::WithParamInterface<std::s
 protected:
 	std::string layout() const override { return GetParam(); }
 };
+
+// Many clients on one remote: kMultiEcho installed.
+class MultiEchoTest : public AmpdTest {
+protected:
+	void SetUp() override
+	{
+		AmpdTest::SetUp();
+		if (IsSkipped() || HasFatalFailure())
+			return;
+		installMultiEcho();
+	}
+};
+
+// The matmul demo's 6x6 matrices, and the product its answers are checked
+// against, computed here rather than by ampctl.
+using Matrix = std::vector<std::vector<std::uint64_t>>;
+Matrix matrixProduct(const Matrix &a, const Matrix &b);
 
 // Lines of an `ampctl --json events` stream that are state events, as
 // (from, to) pairs, in order.

@@ -20,9 +20,6 @@
 
 namespace amp::e2e {
 
-// A remote that answers each sender (several clients on one channel).
-inline const std::string kMultiEcho = "image_echo_multi";
-
 // State events of one remote through a libamp Client that has subscribed
 // when watch() returns, so no event can come before it listens.
 class EventWatch {
@@ -60,15 +57,8 @@ private:
 	std::string lines_;
 };
 
-class FaultTest : public AmpdTest {
+class FaultTest : public MultiEchoTest {
 protected:
-	void SetUp() override
-	{
-		AmpdTest::SetUp();
-		if (IsSkipped() || HasFatalFailure())
-			return;
-		installFirmware(kMultiEcho, "echo", {"--reply-to-sender"});
-	}
 
 	// `ampsim ctl WORDS`, which must succeed; its stdout.
 	std::string simCtl(const std::vector<std::string> &words)
@@ -99,17 +89,6 @@ protected:
 			return EventWatch(std::nullopt);
 		}
 		return EventWatch(std::move(*c));
-	}
-
-	// ampd on this configuration, r5-0 running the multi-client echo.
-	bool startEcho(const json &remote = json::object(), const json &top = json::object())
-	{
-		writeConfig(config(remote, top));
-		if (!startDaemon())
-			return false;
-		RunResult start = ampctl({"start", kRemote, "--firmware", kMultiEcho});
-		EXPECT_EQ(start.exit, kOk) << start.describe();
-		return start.exit == kOk;
 	}
 
 	// Streams of our own, a Client each (kept open with them).

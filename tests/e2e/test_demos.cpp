@@ -22,24 +22,9 @@ protected:
 		writeConfig(config({{"shutdown", {{"message", "0xEF56A55A"}, {"channel", kDemoChannel}}}}));
 		ASSERT_TRUE(startDaemon());
 	}
-	void boot(const std::string &firmware)
-	{
-		RunResult start = ampctl({"start", kRemote, "--firmware", firmware});
-		ASSERT_EQ(start.exit, kOk) << start.describe();
-	}
-	using Matrix = std::vector<std::vector<std::uint64_t>>;
 	static Matrix matrix(const json &j)
 	{
 		return j.get<Matrix>();
-	}
-	static Matrix product(const Matrix &a, const Matrix &b)
-	{
-		Matrix p(6, std::vector<std::uint64_t>(6, 0));
-		for (int r = 0; r < 6; ++r)
-			for (int c = 0; c < 6; ++c)
-				for (int k = 0; k < 6; ++k)
-					p[r][c] += a[r][k] * b[k][c];
-		return p;
 	}
 };
 
@@ -130,7 +115,7 @@ TEST_P(Demos, MatmulJsonProductIsRight)
 	ASSERT_EQ(j["results"].size(), 2u) << r.describe();
 	for (const auto &x : j["results"]) {
 		// Checked here too, not only by ampctl.
-		EXPECT_EQ(matrix(x["product"]), product(matrix(x["a"]), matrix(x["b"]))) << r.describe();
+		EXPECT_EQ(matrix(x["product"]), matrixProduct(matrix(x["a"]), matrix(x["b"]))) << r.describe();
 		for (const auto &row : matrix(x["a"]))
 			for (auto v : row)
 				EXPECT_LE(v, 9u);

@@ -28,7 +28,6 @@
 namespace amp::e2e {
 namespace {
 
-const std::string kMultiEcho = "image_echo_multi";
 const std::string kDemoText = "This is a test string being written to file..";
 const std::string kSecondChannel = "rpmsg-second";
 
@@ -54,15 +53,8 @@ std::string shellWord(const std::string &s)
 	return out + "'";
 }
 
-class DemosShared : public AmpdTest {
+class DemosShared : public MultiEchoTest {
 protected:
-	void SetUp() override
-	{
-		AmpdTest::SetUp();
-		if (IsSkipped() || HasFatalFailure())
-			return;
-		installFirmware(kMultiEcho, "echo", {"--reply-to-sender"});
-	}
 	// ampd with the demos' shutdown word, `extra` merged into r5-0's object.
 	bool startAmpd(const json &extra = json::object())
 	{
@@ -70,11 +62,6 @@ protected:
 		remote.merge_patch(extra);
 		writeConfig(config(remote));
 		return startDaemon();
-	}
-	void boot(const std::string &firmware)
-	{
-		RunResult start = ampctl({"start", kRemote, "--firmware", firmware});
-		ASSERT_EQ(start.exit, kOk) << start.describe();
 	}
 
 	// A listener on the demo channel that sends nothing, returned once ampd
@@ -154,17 +141,6 @@ protected:
 		EXPECT_EQ(count(r.out, " -> running\n") + count(r.out, " -> running ("), running) << r.out;
 		EXPECT_EQ(count(r.out, " -> offline"), offline) << r.out;
 	}
-
-	using Matrix = std::vector<std::vector<std::uint64_t>>;
-	static Matrix product(const Matrix &a, const Matrix &b)
-	{
-		Matrix p(6, std::vector<std::uint64_t>(6, 0));
-		for (int r = 0; r < 6; ++r)
-			for (int c = 0; c < 6; ++c)
-				for (int k = 0; k < 6; ++k)
-					p[r][c] += a[r][k] * b[k][c];
-		return p;
-	}
 };
 
 TEST_P(DemosShared, EchoTestBesideStreamsAPingAndControlClientsOnTheSameChannel)
@@ -235,7 +211,7 @@ TEST_P(DemosShared, MatmulBesideASilentListenerAndAPingOnASecondChannel)
 	ASSERT_EQ(j["results"].size(), 20u) << mm.describe();
 	for (const auto &x : j["results"]) {
 		ASSERT_TRUE(x.contains("product")) << x.dump();
-		EXPECT_EQ(x["product"].get<Matrix>(), product(x["a"].get<Matrix>(), x["b"].get<Matrix>())) << x.dump();
+		EXPECT_EQ(x["product"].get<Matrix>(), matrixProduct(x["a"].get<Matrix>(), x["b"].get<Matrix>())) << x.dump();
 	}
 	RunResult status = ampctl({"status", kRemote});
 	EXPECT_EQ(status.exit, kOk) << status.describe();

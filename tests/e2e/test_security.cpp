@@ -33,7 +33,6 @@ namespace {
 using test::Credentials;
 using test::layoutTestName;
 
-const std::string kMultiEcho = "image_echo_multi";
 const std::string kSecond = "r5-1";       // configured, nobody but root may control it
 const std::string kUnlisted = "remoteproc2"; // not in the configuration: root only
 
@@ -275,16 +274,13 @@ public:
 		struct stat st{};
 		if (::stat(dir.c_str(), &st) != 0)
 			return;
-		alignas(file_handle) char space[sizeof(file_handle) + MAX_HANDLE_SZ];
-		auto *fh = reinterpret_cast<file_handle *>(space);
-		fh->handle_bytes = MAX_HANDLE_SZ;
-		int mountId;
-		if (::name_to_handle_at(AT_FDCWD, dir.c_str(), fh, &mountId, 0) != 0)
+		std::string key = pathHandleKey(dir);
+		if (key.empty())
 			return;
 		std::lock_guard lock(mutex_);
 		for (auto &g : groups_)
 			if (g.fid && g.dev == st.st_dev)
-				g.dirs[handleKey(fh)] = dir;
+				g.dirs[key] = dir;
 	}
 	std::vector<Write> writesBy(pid_t pid)
 	{
@@ -357,10 +353,33 @@ private:
 		}
 		return out;
 	}
-	static std::string handleKey(const file_handle *fh)
+	// A handle as a map key: its type, then its bytes.
+	static std::string handleKey(int type, const char *bytes, unsigned size)
 	{
-		return std::to_string(fh->handle_type) + ":" +
-		       std::string(reinterpret_cast<const char *>(fh->f_handle), fh->handle_bytes);
+		return std::to_string(type) + ":" + std::string(bytes, size);
+	}
+	// The key of `path`'s handle (name_to_handle_at()); "" when it has none.
+	static std::string pathHandleKey(const std::string &path)
+	{
+		alignas(file_handle) char space[sizeof(file_handle) + MAX_HANDLE_SZ];
+		auto *fh = reinterpret_cast<file_handle *>(space);
+		fh->handle_bytes = MAX_HANDLE_SZ;
+		int mountId;
+		if (::name_to_handle_at(AT_FDCWD, path.c_str(), fh, &mountId, 0) != 0)
+			return "";
+		return handleKey(fh->handle_type, reinterpret_cast<const char *>(fh->f_handle), fh->handle_bytes);
+	}
+	// The key of the handle in an event's FID record (struct file_handle,
+	// then handle_bytes of handle), its size in `bytes`; "" when it claims
+	// more than MAX_HANDLE_SZ.
+	static std::string recordHandleKey(const char *record, unsigned *bytes)
+	{
+		file_handle head{};
+		std::memcpy(&head, record, sizeof head);
+		if (head.handle_bytes > MAX_HANDLE_SZ)
+			return "";
+		*bytes = head.handle_bytes;
+		return handleKey(head.handle_type, record + sizeof(file_handle), head.handle_bytes);
 	}
 	static int fidGroup()
 	{
@@ -378,13 +397,9 @@ private:
 				ADD_FAILURE() << "fanotify_mark " << dir << ": " << strerror(errno);
 			return;
 		}
-		alignas(file_handle) char space[sizeof(file_handle) + MAX_HANDLE_SZ];
-		auto *fh = reinterpret_cast<file_handle *>(space);
-		fh->handle_bytes = MAX_HANDLE_SZ;
-		int mountId;
-		if (::name_to_handle_at(AT_FDCWD, dir.c_str(), fh, &mountId, 0) == 0) {
+		if (std::string key = pathHandleKey(dir); !key.empty()) {
 			std::lock_guard lock(mutex_);
-			g.dirs[handleKey(fh)] = dir;
+			g.dirs[key] = dir;
 		}
 		for (const auto &name : test::listDir(dir)) {
 			struct stat st{};
@@ -519,29 +534,21 @@ private:
 						std::memcpy(&fid, event + info, sizeof fid);
 						if (fid.hdr.len == 0 || info + fid.hdr.len > m.event_len)
 							break;
-						if (fid.hdr.info_type == FAN_EVENT_INFO_TYPE_FID) {
+						const bool object = fid.hdr.info_type == FAN_EVENT_INFO_TYPE_FID;
+						if (object || fid.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
 							const char *handle = event + info + sizeof fid;
-							alignas(file_handle) char space[sizeof(file_handle) + MAX_HANDLE_SZ] = {};
-							auto *fh = reinterpret_cast<file_handle *>(space);
-							std::memcpy(fh, handle, sizeof(file_handle));
-							if (fh->handle_bytes <= MAX_HANDLE_SZ) {
-								std::memcpy(fh->f_handle, handle + sizeof(file_handle), fh->handle_bytes);
+							unsigned bytes = 0;
+							std::string key = recordHandleKey(handle, &bytes);
+							if (!key.empty()) {
 								w.group = int(&g - groups_.data());
-								w.objKey = handleKey(fh);
-							}
-						}
-						if (fid.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
-							// struct file_handle, then the name, NUL-terminated.
-							const char *handle = event + info + sizeof fid;
-							alignas(file_handle) char space[sizeof(file_handle) + MAX_HANDLE_SZ] = {};
-							auto *fh = reinterpret_cast<file_handle *>(space);
-							std::memcpy(fh, handle, sizeof(file_handle));
-							if (fh->handle_bytes <= MAX_HANDLE_SZ) {
-								std::memcpy(fh->f_handle, handle + sizeof(file_handle), fh->handle_bytes);
-								w.name = handle + sizeof(file_handle) + fh->handle_bytes;
-								w.group = int(&g - groups_.data());
-								w.dirKey = handleKey(fh);
-								w.path = g.mount + "/?/" + w.name;
+								if (object) {
+									w.objKey = key;
+								} else {
+									// The directory's handle, then the name, NUL-terminated.
+									w.name = handle + sizeof(file_handle) + bytes;
+									w.dirKey = key;
+									w.path = g.mount + "/?/" + w.name;
+								}
 							}
 						}
 						info += fid.hdr.len;
@@ -596,7 +603,7 @@ protected:
 		AmpdTest::SetUp();
 		if (IsSkipped() || HasFatalFailure())
 			return;
-		installFirmware(kMultiEcho, "echo", {"--reply-to-sender"});
+		installMultiEcho();
 	}
 	static json accessConfig()
 	{

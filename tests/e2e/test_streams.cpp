@@ -25,30 +25,8 @@
 namespace amp::e2e {
 namespace {
 
-// The OpenAMP echo replies to the first Linux address it heard from; this
-// one answers each sender, as a remote serving several clients does.
-const std::string kMultiEcho = "image_echo_multi";
-
-class Streams : public AmpdTest {
+class Streams : public MultiEchoTest {
 protected:
-	void SetUp() override
-	{
-		AmpdTest::SetUp();
-		if (IsSkipped() || HasFatalFailure())
-			return;
-		installFirmware(kMultiEcho, "echo", {"--reply-to-sender"});
-	}
-
-	// ampd on this configuration, r5-0 running the multi-client echo.
-	bool startEcho(const json &remote = json::object(), const json &top = json::object())
-	{
-		writeConfig(config(remote, top));
-		if (!startDaemon())
-			return false;
-		RunResult start = ampctl({"start", kRemote, "--firmware", kMultiEcho});
-		EXPECT_EQ(start.exit, kOk) << start.describe();
-		return start.exit == kOk;
-	}
 	static json restartOnFailure()
 	{
 		return {{"restart",

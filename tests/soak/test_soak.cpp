@@ -53,7 +53,6 @@
 namespace amp::e2e {
 namespace {
 
-const std::string kMultiEcho = "image_echo_multi";
 // The remotes stopped and started; the cycles are split between them and
 // run at the same time: a cycle waits on the simulated kernel more than on
 // the CPU, so two at once halve the cycles' time, and ampd gets two state
@@ -141,7 +140,7 @@ protected:
 		AmpdFixture::SetUp();
 		if (IsSkipped() || HasFatalFailure())
 			return;
-		installFirmware(kMultiEcho, "echo", {"--reply-to-sender"});
+		installMultiEcho();
 	}
 
 	// ampd with r5-0 and r5-1, both running the echo that answers each sender.
