@@ -344,17 +344,20 @@ void ControlServer::inspect(Session &s, protocol::RequestId id, const std::strin
 	}
 	manager_.worker().submit([root = root_, firmware, byPath, sid = s.id, id,
 				  weak = std::weak_ptr<ControlServer *>(self_)]() -> std::function<void()> {
-		Result<InspectReply> reply = unexpected(EINVAL, "");
-		if (byPath) {
-			auto report = kernel::inspectFirmwareFile(root, firmware.substr(1), kernel::inspectOptionsFor(root));
-			reply = report ? Result<InspectReply>(toInspectReply(firmware, *report))
-				       : Result<InspectReply>(unexpected(std::move(report).error()));
-		} else {
+		auto inspectNow = [&]() -> Result<InspectReply> {
+			if (byPath) {
+				auto report = kernel::inspectFirmwareFile(root, firmware.substr(1), kernel::inspectOptionsFor(root));
+				if (!report)
+					return unexpected(std::move(report).error());
+				return toInspectReply(firmware, *report);
+			}
 			// As a start would meet it: the same search, the same kernel.
 			auto found = kernel::inspectFirmwareByName(root, firmware);
-			reply = found ? Result<InspectReply>(toInspectReply("/" + found->location.rel, found->report))
-				      : Result<InspectReply>(unexpected(std::move(found).error()));
-		}
+			if (!found)
+				return unexpected(std::move(found).error());
+			return toInspectReply("/" + found->location.rel, found->report);
+		};
+		Result<InspectReply> reply = inspectNow();
 		return [weak, sid, id, reply = std::move(reply)] {
 			auto alive = weak.lock();
 			if (!alive)
